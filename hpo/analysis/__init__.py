@@ -1,0 +1,1 @@
+"""Analysis of trajectories: regret normalization, aggregation, figures."""

@@ -1,0 +1,17 @@
+"""NAS-Bench-201 (Dong & Yang 2020) cell search space; the table stores accuracy in percent.
+
+Loss = ``1 - validation accuracy`` (accuracy as a fraction). ``imagenet`` is ImageNet16-120.
+"""
+
+from hpo.benchmarks.tabular import TableFamily
+
+FAMILY = TableFamily(
+    name="nasbench201",
+    bench_class="NASBench201",
+    metric="val_acc",
+    loss_name="1 - validation accuracy",
+    to_loss=lambda pct: 1.0 - pct / 100.0,
+    description="NAS-Bench-201 (6 operations, 15,625 cells, 3 seeds)",
+    datasets=("cifar10", "cifar100", "imagenet"),
+)
+PREFIX = "nb201"

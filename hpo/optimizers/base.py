@@ -1,0 +1,37 @@
+"""One ask/tell interface for every method (the CARP-S Optimizer/Task split).
+
+The harness (:mod:`hpo.runner`) owns the loop, the shared initial design and the budget; an optimizer only
+proposes (``ask``) and learns (``tell``). ``tell`` also receives configurations the optimizer never asked for: that
+is how the shared initial design reaches every method.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from ConfigSpace import Configuration, ConfigurationSpace
+
+
+class Optimizer(ABC):
+    """Base class; subclasses declare ``PARAMS_SCHEMA`` (JSON schema of their parameters, defaults included)."""
+
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+    def __init__(self, space: ConfigurationSpace, *, seed: int, n_trials: int, params: dict[str, Any]) -> None:
+        self.space = space
+        self.seed = seed
+        self.n_trials = n_trials
+        self.params = params
+
+    @abstractmethod
+    def ask(self) -> Configuration:
+        """Propose the next configuration to evaluate."""
+
+    @abstractmethod
+    def tell(self, config: Configuration, loss: float, cost: float) -> None:
+        """Report the observed loss (and simulated cost) of ``config``."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (temporary directories, servers)."""

@@ -1,0 +1,68 @@
+"""Shared SMAC3 ask/tell plumbing for the two facades we benchmark.
+
+SMAC resumes silently from an existing output directory, or blocks on ``input()`` when it finds a mismatching one;
+we therefore always pass ``overwrite=True`` and a fresh per-job temporary ``output_directory``, and never save the
+run history on each tell (that would add file I/O to the measured optimizer time).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from hpo.optimizers.base import Optimizer
+
+if TYPE_CHECKING:
+    from ConfigSpace import Configuration, ConfigurationSpace
+
+
+class SMACBase(Optimizer):
+    """Builds one SMAC facade with an empty initial design (the harness supplies the shared one via ``tell``)."""
+
+    FACADE: ClassVar[str] = ""
+
+    def __init__(self, space: ConfigurationSpace, *, seed: int, n_trials: int, params: dict[str, Any]) -> None:
+        super().__init__(space, seed=seed, n_trials=n_trials, params=params)
+        import smac
+        from smac.runhistory.dataclasses import TrialInfo, TrialValue
+
+        self._TrialInfo, self._TrialValue = TrialInfo, TrialValue
+        self._outdir = tempfile.mkdtemp(prefix="smac-")
+        facade = getattr(smac, self.FACADE)
+        scenario = smac.Scenario(
+            space,
+            deterministic=True,
+            n_trials=n_trials + 1,
+            seed=seed,
+            output_directory=self._outdir,
+        )
+        self._smac = facade(
+            scenario,
+            target_function=self._never_called,
+            initial_design=facade.get_initial_design(scenario, n_configs=0),
+            overwrite=True,
+            logging_level=params.get("logging_level", 40),
+            **self._facade_kwargs(scenario, facade),
+        )
+        self._asked: dict[Any, Any] = {}
+
+    def _facade_kwargs(self, scenario: Any, facade: Any) -> dict[str, Any]:
+        """Extra facade components (model, acquisition) derived from ``params``."""
+        return {}
+
+    @staticmethod
+    def _never_called(config: Any, seed: int = 0) -> float:
+        raise RuntimeError("SMAC is driven through ask/tell; the target function must not be called")
+
+    def ask(self) -> Configuration:
+        info = self._smac.ask()
+        self._asked[info.config] = info
+        return info.config
+
+    def tell(self, config: Configuration, loss: float, cost: float) -> None:
+        info = self._asked.pop(config, None) or self._TrialInfo(config=config, seed=self.seed)
+        self._smac.tell(info, self._TrialValue(cost=loss, time=0.0 if cost != cost else cost), save=False)
+
+    def close(self) -> None:
+        shutil.rmtree(self._outdir, ignore_errors=True)

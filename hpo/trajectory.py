@@ -1,0 +1,86 @@
+"""The trajectory file: one Parquet file per (benchmark, method, seed), one row per trial.
+
+This module is the single definition of the schema (documented in the README) and of how a trajectory is written:
+atomically (temp file in the same directory + ``os.replace``), so a killed job never leaves a readable partial file,
+with the metadata needed to reproduce it stored as Parquet key-value metadata under ``hpo.meta`` (JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+META_KEY = b"hpo.meta"
+
+# name, type, meaning (the README's schema table is generated from this list by ``tests``' consistency check)
+COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    ("benchmark", pa.string(), "benchmark id, e.g. mlp-car"),
+    ("method", pa.string(), "method name from the study config"),
+    ("seed", pa.int64(), "run seed"),
+    ("trial", pa.int64(), "1-based trial index"),
+    ("config", pa.string(), "evaluated configuration, canonical JSON (sorted keys)"),
+    ("origin", pa.string(), "initial_design or optimizer"),
+    ("loss", pa.float64(), "loss the optimizer observed (minimized)"),
+    ("true_loss", pa.float64(), "noise-free loss of this configuration (mean over the table's seeds)"),
+    ("best_loss", pa.float64(), "best observed loss so far"),
+    ("incumbent", pa.string(), "configuration with the best observed loss so far (JSON)"),
+    ("regret", pa.float64(), "noise-free loss of the incumbent minus f*; never negative"),
+    ("normalized_regret", pa.float64(), "regret / (f_ref - f*), see hpo.analysis.regret"),
+    ("eval_cost", pa.float64(), "simulated evaluation cost in seconds (table training time; NaN if unknown)"),
+    ("cum_eval_cost", pa.float64(), "simulated cost so far in seconds"),
+    ("optimizer_time", pa.float64(), "seconds spent in ask + tell for this trial"),
+    ("wall_time", pa.float64(), "seconds since the job started, at the end of this trial"),
+]
+SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in COLUMNS])
+
+
+def write(table: pa.Table, path: str | Path, meta: dict[str, Any]) -> Path:
+    """Write ``table`` with ``meta`` to ``path`` atomically."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pq.write_table(table, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """The ``hpo.meta`` metadata of a trajectory file; a clear error naming the file if it is not one."""
+    import pyarrow.parquet as pq
+
+    try:
+        md = pq.read_schema(path).metadata or {}
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise ValueError(f"{path}: not a readable Parquet trajectory ({exc})") from exc
+    if META_KEY not in md:
+        raise ValueError(f"{path}: Parquet file has no {META_KEY.decode()} metadata; not written by hpo")
+    return json.loads(md[META_KEY])
+
+
+def read(path: str | Path) -> pa.Table:
+    """Read one trajectory, checking it against the schema."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable Parquet trajectory ({exc})") from exc
+    missing = [n for n in SCHEMA.names if n not in table.column_names]
+    if missing:
+        raise ValueError(f"{path}: trajectory lacks columns {missing}")
+    return table
