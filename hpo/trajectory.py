@@ -8,8 +8,6 @@ with the metadata needed to reproduce it stored as Parquet key-value metadata un
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,20 +41,12 @@ def write(table: pa.Table, path: str | Path, meta: dict[str, Any]) -> Path:
     """Write ``table`` with ``meta`` to ``path`` atomically."""
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from hpo.atomic import atomic_path
+
     table = table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pq.write_table(table, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+    return Path(path)
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:

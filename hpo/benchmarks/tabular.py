@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -77,11 +76,10 @@ def convert_table(family: TableFamily, dataset: str, out: Path) -> Path:
     counts = (~np.isnan(metric)).sum(axis=1)
     if (counts == 0).any():
         raise ValueError(f"{pkl}: table has configurations without values")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".npz")
-    with os.fdopen(fd, "wb") as fh:
+    from hpo.atomic import atomic_path
+
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, loss=family.to_loss(metric), cost=cost, counts=counts, sizes=np.asarray(sizes))
-    os.replace(tmp, out)
     return out
 
 

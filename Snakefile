@@ -1,0 +1,27 @@
+"""MM-LLM-HPO: benchmark x method x seed -> Parquet trajectories -> aggregate -> figures."""
+
+import os
+import sys
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# Make the `hpo` package importable here and in every job, installed or not (conda envs included).
+sys.path.insert(0, workflow.basedir)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/tables.smk"
+include: "rules/run.smk"
+include: "rules/aggregate.smk"
+include: "rules/plots.smk"
+
+
+rule all:
+    input:
+        all_outputs,

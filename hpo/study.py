@@ -1,0 +1,84 @@
+"""Validation and resolution of a study config, shared by the Snakefile, the tests and library users.
+
+Snakemake's ``validate`` fills defaults from ``config/schema.yaml`` but reports errors as multi-line jsonschema
+dumps; we check first and fail with one line naming the key and the allowed values, before any job is planned, so a
+typo never touches existing results.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+
+
+class StudyConfigError(ValueError):
+    """A study config that cannot run; the message is one line."""
+
+
+def _path(error: Any, where: str) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    return f"{where}{path}" if path else (where.rstrip(".") or "<top level>")
+
+
+def _one_line(error: Any, where: str) -> str:
+    msg = error.message
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        msg += f"; allowed keys: {', '.join(allowed)}"
+    return f"{_path(error, where)}: {msg}"
+
+
+def _first_error(schema: dict[str, Any], instance: Any, where: str = "") -> str | None:
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(instance), key=lambda e: list(e.path))
+    return _one_line(errors[0], where) if errors else None
+
+
+def fill_defaults(schema: dict[str, Any], instance: dict[str, Any]) -> dict[str, Any]:
+    """Copy of ``instance`` with the top-level ``default`` values of ``schema`` filled in."""
+    out = copy.deepcopy(instance)
+    for key, sub in schema.get("properties", {}).items():
+        if key not in out and "default" in sub:
+            out[key] = copy.deepcopy(sub["default"])
+    return out
+
+
+def load_schema() -> dict[str, Any]:
+    import yaml
+
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def validate_study(config: dict[str, Any]) -> dict[str, Any]:
+    """Check ``config`` and return it resolved (defaults filled, method params resolved, budgets clipped).
+
+    Raises :class:`StudyConfigError` with a one-line message.
+    """
+    from hpo import benchmarks, optimizers
+
+    schema = load_schema()
+    err = _first_error(schema, config)
+    if err:
+        raise StudyConfigError(f"config error: {err}")
+    cfg = fill_defaults(schema, config)
+    allowed = benchmarks.available()
+    for b in cfg["benchmarks"]:
+        if b not in allowed:
+            raise StudyConfigError(f"config error: benchmarks: unknown benchmark {b!r}; allowed: {', '.join(allowed)}")
+    for name, method in cfg["methods"].items():
+        kind = method["kind"]
+        pschema = optimizers.params_schema(kind)
+        params = method.get("params") or {}
+        err = _first_error(pschema, params, where=f"methods.{name}.params.")
+        if err:
+            allowed_keys = ", ".join(pschema.get("properties", {})) or "none"
+            raise StudyConfigError(f"config error: {err} (kind {kind} takes: {allowed_keys})")
+        method["params"] = fill_defaults(pschema, params)
+    if cfg["n_init"] > cfg["n_trials"]:
+        raise StudyConfigError(f"config error: n_init: {cfg['n_init']} exceeds n_trials={cfg['n_trials']}")
+    cfg["budgets"] = sorted({b for b in cfg["budgets"] if b <= cfg["n_trials"]} | {cfg["n_trials"]})
+    return cfg

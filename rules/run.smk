@@ -1,0 +1,16 @@
+"""One job per (benchmark, method, seed): optimize and write one Parquet trajectory."""
+
+
+rule run:
+    input:
+        table=f"{RESULTS}/tables/{{benchmark}}.npz",
+    output:
+        f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
+    params:
+        spec=run_spec,
+    log:
+        f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.log",
+    conda:
+        "../envs/run.yaml"
+    script:
+        "../workflow_scripts/run_job.py"

@@ -1,0 +1,12 @@
+"""Convert each shipped HPOBench table once into the fast .npz layout (pickle loading would dominate a run job)."""
+
+
+rule convert_table:
+    output:
+        f"{RESULTS}/tables/{{benchmark}}.npz",
+    log:
+        f"{LOGS}/tables/{{benchmark}}.log",
+    conda:
+        "../envs/run.yaml"
+    script:
+        "../workflow_scripts/convert_table.py"

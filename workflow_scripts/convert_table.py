@@ -1,0 +1,8 @@
+"""Snakemake script of rule ``convert_table``: pickled HPOBench table -> dense .npz."""
+
+from hpo.benchmarks import convert
+from hpo.logs import job_log
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+with job_log(sm.log[0]):
+    print(f"converted {convert(sm.wildcards.benchmark, sm.output[0])}")

@@ -1,0 +1,15 @@
+"""Snakemake script of rule ``run``: one (benchmark, method, seed) -> one Parquet trajectory."""
+
+from hpo.logs import job_log
+from hpo.runner import RunSpec, run_to_file
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+with job_log(sm.log[0]):
+    spec = RunSpec(
+        benchmark=sm.wildcards.benchmark,
+        method=sm.wildcards.method,
+        seed=int(sm.wildcards.seed),
+        **sm.params.spec,
+    )
+    print(f"run {spec}")
+    run_to_file(spec, sm.output[0], table_path=sm.input.table)
