@@ -76,10 +76,13 @@ def run(spec: RunSpec, bench: Benchmark) -> tuple[Any, dict[str, Any]]:
     try:
         for trial in range(1, spec.n_trials + 1):
             t_ask = time.perf_counter()
+            opt.last_ask_info = {}
             if trial <= spec.n_init:
                 config, origin = init[trial - 1], "initial_design"
             else:
                 config, origin = opt.ask(), "optimizer"
+            extras = dict(opt.last_ask_info)
+            origin = extras.pop("origin", origin)
             ask_time = time.perf_counter() - t_ask
             ev = bench.evaluate(config, rng)
             t_tell = time.perf_counter()
@@ -108,8 +111,9 @@ def run(spec: RunSpec, bench: Benchmark) -> tuple[Any, dict[str, Any]]:
                 "optimizer_time": opt_time,
                 "wall_time": time.perf_counter() - t0,
             }
-            for k, v in row.items():
-                cols[k].append(v)
+            row.update(extras)
+            for k in cols:
+                cols[k].append(row.get(k))
     finally:
         opt.close()
     meta = {

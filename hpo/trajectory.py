@@ -33,7 +33,17 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("cum_eval_cost", pa.float64(), "simulated cost so far in seconds"),
     ("optimizer_time", pa.float64(), "seconds spent in ask + tell for this trial"),
     ("wall_time", pa.float64(), "seconds since the job started, at the end of this trial"),
+    # Filled by LLM methods only (null otherwise); origin is then llm, repaired or fallback.
+    ("attempts", pa.int64(), "LLM: model calls made for this trial (re-asks included)"),
+    ("prompt_tokens", pa.int64(), "LLM: prompt tokens summed over this trial's calls"),
+    ("completion_tokens", pa.int64(), "LLM: completion tokens summed over this trial's calls"),
+    ("llm_latency", pa.float64(), "LLM: seconds spent waiting on the model for this trial"),
+    ("llm_cost", pa.float64(), "LLM: cost in the endpoint's currency (0 when no prices are configured)"),
+    ("cache_hits", pa.int64(), "LLM: calls of this trial answered from the reply cache"),
+    ("raw_reply", pa.string(), "LLM: the model's last raw reply"),
+    ("rationale", pa.string(), "LLM: the model's stated reason, if it gave one"),
 ]
+ORIGINS = ("initial_design", "optimizer", "llm", "repaired", "fallback")
 SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in COLUMNS])
 
 

@@ -7,8 +7,11 @@ rule aggregate:
     output:
         trajectories=f"{RESULTS}/trajectories.parquet",
         summary=f"{RESULTS}/summary.csv",
+        status=f"{RESULTS}/run_status.csv",
     params:
         budgets=STUDY["budgets"],
+        expected={"benchmarks": STUDY["benchmarks"], "methods": list(METHODS), "seeds": STUDY["seeds"]},
+        skipped=SKIPPED,
     log:
         f"{LOGS}/aggregate.log",
     conda:

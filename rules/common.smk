@@ -1,5 +1,6 @@
 """Config validation and the functions that expand the study; shared by every other rule file."""
 
+from hpo.benchmarks import needs_table
 from hpo.fingerprint import method_fingerprint
 from hpo.study import StudyConfigError, validate_study
 
@@ -30,9 +31,21 @@ def run_files(wildcards=None):
     return expand(
         f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
         benchmark=STUDY["benchmarks"],
-        method=list(METHODS),
+        method=[m for m in METHODS if m not in SKIPPED],
         seed=STUDY["seeds"],
     )
+
+
+def run_inputs(wildcards):
+    """The converted table for tabular benchmarks; nothing for benchmarks that compute their loss."""
+    if needs_table(wildcards.benchmark):
+        return {"table": f"{RESULTS}/tables/{wildcards.benchmark}.npz"}
+    return {}
+
+
+# Methods that the study names but cannot run here, with the reason (filled by the LLM rules when no endpoint
+# serves them); they get no run jobs and are reported as skipped in run_status.csv, never silently dropped.
+SKIPPED = {}
 
 
 def run_spec(wildcards):
@@ -52,6 +65,7 @@ def all_outputs(wildcards=None):
     return [
         f"{RESULTS}/trajectories.parquet",
         f"{RESULTS}/summary.csv",
+        f"{RESULTS}/run_status.csv",
         f"{RESULTS}/figures/anytime_regret.png",
         f"{RESULTS}/figures/anytime_regret.pdf",
     ]

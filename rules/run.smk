@@ -3,7 +3,7 @@
 
 rule run:
     input:
-        table=f"{RESULTS}/tables/{{benchmark}}.npz",
+        unpack(run_inputs),
     output:
         f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
     params:

@@ -5,4 +5,12 @@ from hpo.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):
-    aggregate(list(sm.input), sm.output.trajectories, sm.output.summary, budgets=sm.params.budgets)
+    aggregate(
+        list(sm.input),
+        sm.output.trajectories,
+        sm.output.summary,
+        budgets=sm.params.budgets,
+        status_out=sm.output.status,
+        expected=sm.params.expected,
+        skipped=sm.params.skipped,
+    )

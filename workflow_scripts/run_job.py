@@ -12,4 +12,4 @@ with job_log(sm.log[0]):
         **sm.params.spec,
     )
     print(f"run {spec}")
-    run_to_file(spec, sm.output[0], table_path=sm.input.table)
+    run_to_file(spec, sm.output[0], table_path=sm.input.get("table"))

@@ -46,12 +46,50 @@ def summarize(df: pd.DataFrame, budgets: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def aggregate(paths: Sequence[str | Path], trajectories_out: str | Path, summary_out: str | Path,
-              budgets: Sequence[int]) -> pd.DataFrame:
-    """Write ``trajectories.parquet`` and ``summary.csv`` atomically; returns the summary."""
+def run_status(df: pd.DataFrame, expected: dict[str, list], skipped: dict[str, str]) -> pd.DataFrame:
+    """Per benchmark x method: seeds expected vs. done, and ``complete``/``partial``/``missing``/``skipped``."""
+    done = df.groupby(["benchmark", "method"])["seed"].nunique() if len(df) else pd.Series(dtype=int)
+    rows = []
+    for bench in expected["benchmarks"]:
+        for method in expected["methods"]:
+            n_done = int(done.get((bench, method), 0))
+            n_exp = len(expected["seeds"])
+            if method in skipped:
+                status, reason = "skipped", skipped[method]
+            elif n_done == n_exp:
+                status, reason = "complete", ""
+            else:
+                status, reason = ("partial" if n_done else "missing"), f"{n_exp - n_done} of {n_exp} seeds missing"
+            rows.append(
+                {
+                    "benchmark": bench,
+                    "method": method,
+                    "n_seeds_expected": n_exp,
+                    "n_seeds_done": n_done,
+                    "status": status,
+                    "reason": reason,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def aggregate(
+    paths: Sequence[str | Path],
+    trajectories_out: str | Path,
+    summary_out: str | Path,
+    budgets: Sequence[int],
+    status_out: str | Path | None = None,
+    expected: dict[str, list] | None = None,
+    skipped: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Write ``trajectories.parquet``, ``summary.csv`` and ``run_status.csv`` atomically; returns the summary."""
     from hpo.atomic import atomic_path
 
     df = concat_runs(paths)
+    if status_out is not None:
+        status = run_status(df, expected or {"benchmarks": [], "methods": [], "seeds": []}, skipped or {})
+        with atomic_path(status_out) as tmp:
+            status.to_csv(tmp, index=False)
     with atomic_path(trajectories_out) as tmp:
         df.to_parquet(tmp, index=False)
     summary = summarize(df, budgets)

@@ -33,8 +33,9 @@ def save(fig, outputs: Sequence[str | Path]) -> None:
             fig.savefig(tmp, format=suffix, dpi=120, bbox_inches="tight", metadata=metadata)
 
 
-def plot_anytime_regret(trajectories: str | Path | pd.DataFrame, outputs: Sequence[str | Path],
-                        methods: Sequence[str] | None = None) -> None:
+def plot_anytime_regret(
+    trajectories: str | Path | pd.DataFrame, outputs: Sequence[str | Path], methods: Sequence[str] | None = None
+) -> None:
     """Anytime normalized regret: median over seeds with the IQR as a band, one panel per benchmark."""
     from hpo.analysis.style import method_colors
 
@@ -59,15 +60,16 @@ def plot_anytime_regret(trajectories: str | Path | pd.DataFrame, outputs: Sequen
         ax.set_title(bench, fontsize=10)
         ax.set_yscale("log")
         ax.grid(alpha=0.3, which="both", lw=0.5)
-    for ax in axes.flat[len(benchmarks):]:
+    for ax in axes.flat[len(benchmarks) :]:
         ax.set_visible(False)
     for ax in axes[:, 0]:
         ax.set_ylabel(f"normalized regret\n(median, IQR; floor {REGRET_FLOOR:g})")
     for ax in axes[-1, :]:
         ax.set_xlabel("trials")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(methods), 6), bbox_to_anchor=(0.5, -0.02),
-               frameon=False)
+    fig.legend(
+        handles, labels, loc="lower center", ncol=min(len(methods), 6), bbox_to_anchor=(0.5, -0.02), frameon=False
+    )
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     save(fig, outputs)
     plt.close(fig)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from hpo.benchmarks import fcnet, hpobench_mlp, nb201
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
-from hpo.benchmarks.tabular import TabularBenchmark, TableFamily, convert_table
+from hpo.benchmarks.tabular import TableFamily, TabularBenchmark, convert_table
 
 _FAMILIES = {m.PREFIX: m.FAMILY for m in (hpobench_mlp, fcnet, nb201)}
 
-__all__ = ["Benchmark", "Evaluation", "Reference", "available", "convert", "family_of", "make"]
+__all__ = ["Benchmark", "Evaluation", "Reference", "available", "convert", "family_of", "make", "needs_table"]
 
 
 def available() -> list[str]:
@@ -28,6 +28,12 @@ def family_of(benchmark_id: str) -> tuple[TableFamily, str]:
     if fam is None or dataset not in fam.datasets:
         raise ValueError(f"unknown benchmark {benchmark_id!r}; allowed: {', '.join(available())}")
     return fam, dataset
+
+
+def needs_table(benchmark_id: str) -> bool:
+    """Whether the benchmark reads a converted table (the workflow then schedules ``convert_table`` first)."""
+    family_of(benchmark_id)
+    return True
 
 
 def make(benchmark_id: str, *, noisy: bool = False, table_path: str | Path | None = None) -> Benchmark:

@@ -24,6 +24,9 @@ class Optimizer(ABC):
         self.seed = seed
         self.n_trials = n_trials
         self.params = params
+        # Per-trial extras of the last ``ask`` (trajectory columns such as origin, tokens, latency); the harness
+        # copies them into the trial's row. Classical optimizers leave it empty.
+        self.last_ask_info: dict[str, Any] = {}
 
     @abstractmethod
     def ask(self) -> Configuration:

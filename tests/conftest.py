@@ -1,0 +1,30 @@
+"""Shared fixtures: the project root, converted tables, and a helper to run real Snakemake in a temp dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+@pytest.fixture(scope="session")
+def table_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A per-session table cache so tests convert each table at most once."""
+    path = tmp_path_factory.mktemp("tables")
+    os.environ["HPO_TABLE_CACHE"] = str(path)
+    return path
+
+
+def snakemake(workdir: Path, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the real workflow of this repository with ``workdir`` as working directory."""
+    cmd = [*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
