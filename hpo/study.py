@@ -47,6 +47,17 @@ def fill_defaults(schema: dict[str, Any], instance: dict[str, Any]) -> dict[str,
     return out
 
 
+def coerce_cli_lists(schema: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """``snakemake --config seeds=[0,1]`` yields ``['0', '1']``: turn such items back into integers."""
+    out = dict(config)
+    for key, sub in schema.get("properties", {}).items():
+        if sub.get("type") == "array" and sub.get("items", {}).get("type") == "integer" and key in out:
+            value = out[key]
+            if isinstance(value, list):
+                out[key] = [int(v) if isinstance(v, str) and v.strip().lstrip("-").isdigit() else v for v in value]
+    return out
+
+
 def load_schema() -> dict[str, Any]:
     import yaml
 
@@ -61,6 +72,7 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
     from hpo import benchmarks, optimizers
 
     schema = load_schema()
+    config = coerce_cli_lists(schema, config)
     err = _first_error(schema, config)
     if err:
         raise StudyConfigError(f"config error: {err}")

@@ -2,8 +2,9 @@
 
 from hpo.benchmarks import needs_table
 from hpo.fingerprint import method_fingerprint
-from hpo.study import StudyConfigError, validate_study
+from hpo.study import StudyConfigError, coerce_cli_lists, load_schema, validate_study
 
+config.update(coerce_cli_lists(load_schema(), config))
 try:
     STUDY = validate_study(config)
 except StudyConfigError as err:
