@@ -1,0 +1,60 @@
+"""Command line: run one (benchmark, method, seed) without Snakemake, e.g. for timing or debugging.
+
+python -m hpo run mlp-car random_search --seed 0 --n-trials 100 --out /tmp/run.parquet
+python -m hpo list
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hpo", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list benchmark ids and optimizer kinds")
+    r = sub.add_parser("run", help="run one benchmark with one optimizer kind and write a trajectory")
+    r.add_argument("benchmark")
+    r.add_argument("kind")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--n-trials", type=int, default=100)
+    r.add_argument("--n-init", type=int, default=10)
+    r.add_argument("--params", default="{}", help="optimizer parameters as JSON")
+    r.add_argument("--noisy", action="store_true")
+    r.add_argument("--table", default=None, help="converted table (.npz); default: the user cache")
+    r.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+
+    from hpo import benchmarks, optimizers
+
+    if args.cmd == "list":
+        print("benchmarks:", " ".join(benchmarks.available()))
+        print("optimizers:", " ".join(optimizers.available()))
+        return 0
+    from hpo.fingerprint import method_fingerprint
+    from hpo.runner import RunSpec, run_to_file
+
+    params = json.loads(args.params)
+    spec = RunSpec(
+        benchmark=args.benchmark,
+        method=args.kind,
+        kind=args.kind,
+        seed=args.seed,
+        n_trials=args.n_trials,
+        n_init=args.n_init,
+        params=params,
+        noisy=args.noisy,
+        fingerprint=method_fingerprint(args.kind, params),
+    )
+    try:
+        run_to_file(spec, args.out, table_path=args.table)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
