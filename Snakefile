@@ -12,7 +12,14 @@ sys.path.insert(0, workflow.basedir)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 
 
-configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+# The default study, unless the user names their own with --configfile (which then replaces it instead of being
+# merged into it: a study file lists exactly the benchmarks and methods it wants).
+if not workflow.config_settings.configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+
+
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -20,6 +27,8 @@ include: "rules/tables.smk"
 include: "rules/run.smk"
 include: "rules/aggregate.smk"
 include: "rules/plots.smk"
+include: "rules/stats.smk"
+include: "rules/report.smk"
 
 
 rule all:

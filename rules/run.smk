@@ -8,6 +8,9 @@ rule run:
         f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
     params:
         spec=run_spec,
+    threads: run_threads
+    resources:
+        llm_slots=llm_slots,
     log:
         f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.log",
     conda:

@@ -12,4 +12,10 @@ with job_log(sm.log[0]):
         **sm.params.spec,
     )
     print(f"run {spec}")
-    run_to_file(spec, sm.output[0], table_path=sm.input.get("table"))
+    run_to_file(
+        spec,
+        sm.output[0],
+        table_path=sm.input.get("table"),
+        cache_dir=sm.config.get("llm_cache", "results/llm_cache"),
+        server_log=f"{sm.log[0]}.llama_server",
+    )

@@ -1,13 +1,21 @@
-"""Benchmark registry: ``<prefix>-<dataset>`` ids for every shipped table, e.g. ``mlp-car``, ``nb201-cifar10``.
+"""Benchmark registry: every benchmark id the project ships, and the builder for custom (HPOBench-native) ones.
 
-Only this registry knows which families exist; everything else asks it by id.
+* tabular, ``<prefix>-<dataset>`` for every shipped table: ``mlp-car``, ``fcnet-naval_propulsion``, ``nb201-cifar10``;
+* live ML, ``<model>-<dataset>``: ``svm-breast_cancer``, ``xgb-digits``, ... (:mod:`hpo.benchmarks.live_ml`);
+* synthetic, ``synth-<function>``: ``synth-branin``, ``synth-hartmann6``, ... (:mod:`hpo.benchmarks.synthetic`);
+* custom: any name, defined in the study's ``custom_benchmarks`` and built from that definition
+  (:mod:`hpo.benchmarks.hpobench_native`); the registry does not list them, the study config does.
+
+Only this registry knows which families exist; everything else asks it by id. Modules that train models import
+their ML libraries only when a benchmark is built or evaluated, so listing ids stays cheap.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from hpo.benchmarks import fcnet, hpobench_mlp, nb201
+from hpo.benchmarks import fcnet, hpobench_mlp, live_ml, nb201, synthetic
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
 from hpo.benchmarks.tabular import TableFamily, TabularBenchmark, convert_table
 
@@ -16,36 +24,68 @@ _FAMILIES = {m.PREFIX: m.FAMILY for m in (hpobench_mlp, fcnet, nb201)}
 __all__ = ["Benchmark", "Evaluation", "Reference", "available", "convert", "family_of", "make", "needs_table"]
 
 
-def available() -> list[str]:
-    """Every benchmark id, in a stable order."""
+def _tabular_ids() -> list[str]:
     return [f"{p}-{d}" for p, fam in _FAMILIES.items() for d in fam.datasets]
 
 
+def available() -> list[str]:
+    """Every shipped benchmark id, in a stable order: tabular, live ML, synthetic."""
+    return [*_tabular_ids(), *live_ml.ids(), *synthetic.ids()]
+
+
 def family_of(benchmark_id: str) -> tuple[TableFamily, str]:
-    """Split an id into its family and dataset, with a one-line error listing the allowed ids."""
+    """Split a tabular id into its table family and dataset, with a one-line error listing the allowed ids."""
     prefix, _, dataset = benchmark_id.partition("-")
     fam = _FAMILIES.get(prefix)
     if fam is None or dataset not in fam.datasets:
-        raise ValueError(f"unknown benchmark {benchmark_id!r}; allowed: {', '.join(available())}")
+        raise ValueError(f"unknown tabular benchmark {benchmark_id!r}; allowed: {', '.join(_tabular_ids())}")
     return fam, dataset
 
 
 def needs_table(benchmark_id: str) -> bool:
-    """Whether the benchmark reads a converted table (the workflow then schedules ``convert_table`` first)."""
-    family_of(benchmark_id)
-    return True
+    """Whether the benchmark reads a converted table (the workflow then schedules ``convert_table`` first).
+
+    False for everything that is not a shipped table, custom benchmarks included: their names come from the study
+    config, which :func:`hpo.study.validate_study` has checked before the workflow asks.
+    """
+    prefix, _, dataset = benchmark_id.partition("-")
+    return prefix in _FAMILIES and dataset in _FAMILIES[prefix].datasets
 
 
-def make(benchmark_id: str, *, noisy: bool = False, table_path: str | Path | None = None) -> Benchmark:
-    """Build a benchmark by id; ``table_path`` points at a converted table (else the user cache is used)."""
-    fam, dataset = family_of(benchmark_id)
-    return TabularBenchmark(
-        id=benchmark_id,
-        noisy=noisy,
-        family=fam,
-        dataset=dataset,
-        table_path=Path(table_path) if table_path else None,
-    )
+def make(
+    benchmark_id: str,
+    *,
+    noisy: bool = False,
+    table_path: str | Path | None = None,
+    definition: dict[str, Any] | None = None,
+) -> Benchmark:
+    """Build a benchmark by id.
+
+    ``table_path`` points at a converted table (else the user cache is used); ``definition`` is a
+    ``custom_benchmarks`` entry of the study config, which makes ``benchmark_id`` the name of a custom benchmark.
+    """
+    if definition is not None:
+        from hpo.benchmarks.hpobench_native import HPOBenchNative, NativeDefinition
+
+        return HPOBenchNative(
+            id=benchmark_id, noisy=noisy, definition=NativeDefinition.from_dict(benchmark_id, definition)
+        )
+    if needs_table(benchmark_id):
+        fam, dataset = family_of(benchmark_id)
+        return TabularBenchmark(
+            id=benchmark_id,
+            noisy=noisy,
+            family=fam,
+            dataset=dataset,
+            table_path=Path(table_path) if table_path else None,
+        )
+    function = synthetic.parse(benchmark_id)
+    if function is not None:
+        return synthetic.SyntheticBenchmark(id=benchmark_id, noisy=noisy, function=function)
+    live = live_ml.parse(benchmark_id)
+    if live is not None:
+        return live_ml.LiveMLBenchmark(id=benchmark_id, noisy=noisy, model=live[0], dataset=live[1])
+    raise ValueError(f"unknown benchmark {benchmark_id!r}; allowed: {', '.join(available())}")
 
 
 def convert(benchmark_id: str, out: str | Path) -> Path:

@@ -18,7 +18,12 @@ _KINDS: dict[str, str] = {
     "smac_rf": "hpo.optimizers.smac_rf:SMACRandomForest",
     "smac_gp": "hpo.optimizers.smac_gp:SMACGaussianProcess",
     "optuna_tpe": "hpo.optimizers.optuna_tpe:OptunaTPE",
+    "llm": "hpo.optimizers.llm:LLMOptimizer",
+    "mm_llm": "hpo.optimizers.mm_llm:MMLLMOptimizer",
+    "mm_llm_blank": "hpo.optimizers.mm_llm:MMLLMBlankOptimizer",
 }
+LLM_KINDS = ("llm", "mm_llm", "mm_llm_blank")
+VISION_KINDS = ("mm_llm", "mm_llm_blank")
 
 __all__ = ["Optimizer", "available", "get_class", "module_files", "params_schema"]
 
@@ -39,11 +44,12 @@ def get_class(kind: str) -> type[Optimizer]:
 
 
 def module_files(kind: str) -> list[Path]:
-    """Source files whose code defines ``kind``: its module plus the ``hpo.optimizers`` modules it imports.
+    """Source files whose code defines ``kind``: its module plus the ``hpo.optimizers``/``hpo.llm`` modules it imports.
 
     Found by parsing imports (not importing), so fingerprints are cheap to compute at DAG-build time.
     """
     here = Path(__file__).parent
+    pkg = here.parent
     todo = [here / f"{_check(kind).partition(':')[0].rsplit('.', 1)[1]}.py"]
     seen: list[Path] = []
     while todo:
@@ -52,8 +58,8 @@ def module_files(kind: str) -> list[Path]:
             continue
         seen.append(path)
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("hpo.optimizers."):
-                todo.append(here / f"{node.module.rsplit('.', 1)[1]}.py")
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("hpo.optimizers.", "hpo.llm.")):
+                todo.append(pkg.joinpath(*node.module.split(".")[1:]).with_suffix(".py"))
     return sorted(seen)
 
 

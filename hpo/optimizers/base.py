@@ -19,14 +19,22 @@ class Optimizer(ABC):
 
     PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}, "additionalProperties": False}
 
-    def __init__(self, space: ConfigurationSpace, *, seed: int, n_trials: int, params: dict[str, Any]) -> None:
+    def __init__(self, space: ConfigurationSpace, *, seed: int, n_trials: int, params: dict[str, Any],
+                 context: dict[str, Any] | None = None) -> None:
         self.space = space
+        # Run context from the harness: benchmark id and info, n_init, cache and artifact directories.
+        self.context = context or {}
         self.seed = seed
         self.n_trials = n_trials
         self.params = params
         # Per-trial extras of the last ``ask`` (trajectory columns such as origin, tokens, latency); the harness
         # copies them into the trial's row. Classical optimizers leave it empty.
         self.last_ask_info: dict[str, Any] = {}
+
+    @property
+    def uses_shared_initial_design(self) -> bool:
+        """False for methods that propose their own initial design (e.g. an LLM's zero-shot warm start)."""
+        return True
 
     @abstractmethod
     def ask(self) -> Configuration:

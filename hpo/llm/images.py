@@ -1,0 +1,146 @@
+"""Plots of the search history that the multimodal optimizer sends to the model.
+
+Rendered with matplotlib's Agg backend at a fixed size and without timestamps or version strings, so the same
+history gives byte-for-byte the same PNGs (and therefore the same cache keys). Titles are drawn inside each image,
+so the text part of the prompt stays identical to the text-only method's.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+
+from hpo.llm.prompt import Observation
+from hpo.llm.space_text import allowed_values, is_log_scale
+
+FIGSIZE, DPI = (6.4, 4.8), 100  # 640 x 480 px
+_PNG_META = {"Software": None}
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata=_PNG_META)
+    _pyplot().close(fig)
+    return buf.getvalue()
+
+
+def _coords(hp: Any, values: list[Any]) -> tuple[np.ndarray, list[Any] | None]:
+    """Numeric x positions; categorical (string) values are placed at their index with tick labels."""
+    allowed = allowed_values(hp)
+    if allowed is not None and isinstance(allowed[0], str):
+        return np.array([allowed.index(v) for v in values], dtype=float), allowed
+    return np.asarray(values, dtype=float), None
+
+
+def influence(space: Any, history: list[Observation]) -> list[str]:
+    """Hyperparameters ordered by |Spearman rank correlation| with the loss (categoricals by index); ties by name."""
+    losses = np.array([o.loss for o in history], dtype=float)
+    scores = {}
+    for name in space:
+        x, _ = _coords(space[name], [o.config[name] for o in history])
+        if is_log_scale(space[name]):
+            x = np.log(x)
+        if len(history) < 3 or np.ptp(x) == 0 or np.ptp(losses) == 0:
+            scores[name] = 0.0
+            continue
+        rx, rl = np.argsort(np.argsort(x)), np.argsort(np.argsort(losses))
+        scores[name] = abs(float(np.corrcoef(rx, rl)[0, 1]))
+    return sorted(scores, key=lambda n: (-scores[n], n))
+
+
+def per_hyperparameter(space: Any, history: list[Observation]) -> bytes:
+    """Each hyperparameter's value vs. loss; colour = trial order; log axes where the scale is log."""
+    plt = _pyplot()
+    names = list(space)
+    ncols = min(3, len(names))
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=FIGSIZE, squeeze=False)
+    trials = np.array([o.trial for o in history])
+    losses = np.array([o.loss for o in history])
+    for ax, name in zip(axes.flat, names):
+        hp = space[name]
+        x, labels = _coords(hp, [o.config[name] for o in history])
+        sc = ax.scatter(x, losses, c=trials, cmap="viridis", s=14, vmin=1, vmax=max(trials.max(), 2))
+        if is_log_scale(hp):
+            ax.set_xscale("log")
+        if labels is not None:
+            ax.set_xticks(range(len(labels)), [str(v)[:8] for v in labels], fontsize=6, rotation=30)
+        ax.set_title(name, fontsize=8)
+        ax.tick_params(labelsize=6)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle("Loss (y, lower is better) vs. each hyperparameter; colour = trial number", fontsize=9)
+    fig.colorbar(sc, ax=axes.ravel().tolist(), shrink=0.8).ax.tick_params(labelsize=6)
+    return _png(fig)
+
+
+def best_so_far(history: list[Observation]) -> bytes:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    trials = [o.trial for o in history]
+    losses = [o.loss for o in history]
+    ax.scatter(trials, losses, s=14, color="#8C8C8C", label="observed loss")
+    ax.step(trials, np.minimum.accumulate(losses), where="post", color="#C44E52", label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel("loss (lower is better)")
+    ax.set_title("Best loss so far")
+    ax.legend()
+    return _png(fig)
+
+
+def top_two(space: Any, history: list[Observation]) -> bytes:
+    """2-D view of the two most influential hyperparameters, colour = loss, best point marked."""
+    plt = _pyplot()
+    order = influence(space, history)
+    fig, ax = plt.subplots(figsize=FIGSIZE)
+    if len(order) < 2:
+        ax.set_title("Only one hyperparameter")
+        return _png(fig)
+    a, b = order[:2]
+    xa, la = _coords(space[a], [o.config[a] for o in history])
+    xb, lb = _coords(space[b], [o.config[b] for o in history])
+    losses = np.array([o.loss for o in history])
+    sc = ax.scatter(xa, xb, c=losses, cmap="viridis_r", s=30)
+    best = int(np.argmin(losses))
+    ax.scatter([xa[best]], [xb[best]], marker="*", s=200, facecolor="none", edgecolor="red", label="best")
+    for axis, hp, labels, setter in ((ax.xaxis, space[a], la, ax.set_xscale), (ax.yaxis, space[b], lb, ax.set_yscale)):
+        if is_log_scale(hp):
+            setter("log")
+        if labels is not None:
+            axis.set_ticks(range(len(labels)), [str(v)[:10] for v in labels], fontsize=7)
+    ax.set_xlabel(a)
+    ax.set_ylabel(b)
+    ax.set_title(f"The two most influential hyperparameters: {a} and {b} (colour = loss)")
+    ax.legend(loc="best")
+    fig.colorbar(sc, ax=ax, label="loss")
+    return _png(fig)
+
+
+IMAGE_NAMES = ("hyperparameters", "best_so_far", "top_two")
+
+
+def render(space: Any, history: list[Observation]) -> list[bytes]:
+    """The three history images, in :data:`IMAGE_NAMES` order."""
+    return [per_hyperparameter(space, history), best_so_far(history), top_two(space, history)]
+
+
+def blank_like(png: bytes) -> bytes:
+    """A white PNG of the same pixel size (the ``mm_llm_blank`` control)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        size = im.size
+    buf = io.BytesIO()
+    Image.new("RGB", size, (255, 255, 255)).save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,80 @@
+"""Prompt construction for the LLM optimizers.
+
+The message list is built so that server-side prefix caches (llama.cpp, OpenAI) hit: the stable part (role, task,
+search space, answer format) comes first and never changes within a run; the history is appended after it in trial
+order. Long histories are compressed to the best ``k`` plus the most recent ``m`` trials, so prompt tokens per trial
+stop growing once ``k + m`` trials exist.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from hpo.llm.space_text import describe
+
+SYSTEM = (
+    "You are an expert in hyperparameter optimization. You propose the next configuration to evaluate so that the "
+    "loss becomes as small as possible within a small budget. Balance exploring untried regions with refining the "
+    "best configurations found so far. Answer with one JSON object only."
+)
+
+
+@dataclass(frozen=True)
+class Observation:
+    trial: int
+    config: dict[str, Any]
+    loss: float
+
+
+def task_text(benchmark_id: str, info: dict[str, Any], space: Any, n_trials: int) -> str:
+    """The stable part of the prompt: task, metric and direction, search space, answer format."""
+    lines = [
+        f"Task: tune {info.get('description', benchmark_id)} (benchmark {benchmark_id}"
+        + (f", dataset {info['dataset']}" if info.get("dataset") else "") + ").",
+        f"Metric: loss = {info.get('loss', 'loss')}; lower is better (minimize).",
+        f"Budget: {n_trials} evaluations in total.",
+        "Hyperparameters:",
+        *(describe(space[name]) for name in space),
+        'Answer format: {"rationale": "<one short sentence>", "config": {<every hyperparameter>: <allowed value>}}.',
+    ]
+    return "\n".join(lines)
+
+
+def history_text(history: list[Observation], best_k: int, recent_m: int) -> str:
+    """Evaluated configurations with their losses, oldest first; compressed to best k + most recent m when long."""
+    if not history:
+        return "History: no configurations evaluated yet."
+    if len(history) <= best_k + recent_m:
+        shown, note = history, f"History ({len(history)} evaluated, oldest first):"
+    else:
+        recent = history[-recent_m:] if recent_m else []
+        rest = history[: len(history) - len(recent)]
+        best = sorted(rest, key=lambda o: (o.loss, o.trial))[:best_k]
+        shown = sorted(best, key=lambda o: o.trial) + recent
+        note = (f"History ({len(history)} evaluated; shown: the {len(best)} best earlier ones, then the "
+                f"{len(recent)} most recent, oldest first):")
+    best_loss = min(o.loss for o in history)
+    rows = [f"trial {o.trial}: {json.dumps(o.config, sort_keys=True)} -> loss {o.loss:.6g}" for o in shown]
+    return "\n".join([note, *rows, f"Best loss so far: {best_loss:.6g}."])
+
+
+def user_text(task: str, history: list[Observation], best_k: int, recent_m: int, n_configs: int | None) -> str:
+    ask = ("Propose the next configuration to evaluate." if n_configs is None else
+           f"Propose {n_configs} diverse configurations for an initial design, as "
+           '{"rationale": "...", "configs": [...]}.')
+    return f"{task}\n\n{history_text(history, best_k, recent_m)}\n\n{ask}"
+
+
+def messages(text: str, images: list[bytes] | None = None, detail: str = "auto") -> list[dict[str, Any]]:
+    """System + user message; with ``images`` the user content is the same text part followed by image parts."""
+    if images is None:
+        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
+    import base64
+
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    for png in images:
+        url = "data:image/png;base64," + base64.b64encode(png).decode()
+        parts.append({"type": "image_url", "image_url": {"url": url, "detail": detail}})
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": parts}]

@@ -1,0 +1,75 @@
+"""How a ConfigSpace is shown to a model: one line per hyperparameter, and the JSON schema of a proposal.
+
+Shared by the prompt (what the model reads) and the repair step (what the model's answer is checked against), so the
+two can never disagree about ranges and scales.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def is_log_scale(hp: Any) -> bool:
+    """Log scale: ranges declared ``log=True``, or ordinal grids of positive numbers spaced by ratio, not difference."""
+    if getattr(hp, "log", False):
+        return True
+    seq = getattr(hp, "sequence", None)
+    if not seq or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in seq) or len(seq) < 3:
+        return False
+    arr = np.asarray(seq, dtype=float)
+    if (arr <= 0).any():
+        return False
+    lin, log = np.diff(arr), np.diff(np.log(arr))
+    return float(np.std(log) / np.mean(log)) < float(np.std(lin) / np.mean(lin))
+
+
+def allowed_values(hp: Any) -> list[Any] | None:
+    seq = getattr(hp, "sequence", None) or getattr(hp, "choices", None)
+    return [v.item() if isinstance(v, np.generic) else v for v in seq] if seq is not None else None
+
+
+def describe(hp: Any) -> str:
+    """One prompt line: name, kind, allowed values or range, scale."""
+    values = allowed_values(hp)
+    scale = "log scale" if is_log_scale(hp) else "linear scale"
+    if values is not None:
+        kind = "ordered choice" if hasattr(hp, "sequence") else "unordered choice"
+        extra = f", {scale}" if hasattr(hp, "sequence") and not isinstance(values[0], str) else ""
+        return f"- {hp.name}: {kind}{extra}; allowed values: {values}"
+    kind = "integer" if "Integer" in type(hp).__name__ else "float"
+    return f"- {hp.name}: {kind} in [{hp.lower}, {hp.upper}], {scale}"
+
+
+def value_schema(hp: Any) -> dict[str, Any]:
+    values = allowed_values(hp)
+    if values is not None:
+        return {"enum": values}
+    if "Integer" in type(hp).__name__:
+        return {"type": "integer", "minimum": int(hp.lower), "maximum": int(hp.upper)}
+    return {"type": "number", "minimum": float(hp.lower), "maximum": float(hp.upper)}
+
+
+def config_schema(space: Any) -> dict[str, Any]:
+    names = list(space)
+    return {
+        "type": "object",
+        "properties": {n: value_schema(space[n]) for n in names},
+        "required": names,
+        "additionalProperties": False,
+    }
+
+
+def proposal_schema(space: Any, n_configs: int | None = None) -> dict[str, Any]:
+    """``{"rationale": str, "config": {...}}``, or ``{"rationale", "configs": [...]}`` for a zero-shot design.
+
+    The rationale comes first so that a model reasons before it commits to values.
+    """
+    rationale = {"type": "string", "maxLength": 160}
+    if n_configs is None:
+        return {"type": "object", "properties": {"rationale": rationale, "config": config_schema(space)},
+                "required": ["rationale", "config"]}
+    items = {"type": "array", "items": config_schema(space), "minItems": n_configs, "maxItems": n_configs}
+    return {"type": "object", "properties": {"rationale": rationale, "configs": items},
+            "required": ["rationale", "configs"]}

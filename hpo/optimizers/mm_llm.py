@@ -1,0 +1,54 @@
+"""``mm_llm`` and its control ``mm_llm_blank``: the text prompt of ``llm`` plus plots of the search history.
+
+The text part is byte-for-byte the ``llm`` prompt for the same history, so ``llm`` vs ``mm_llm`` isolates the images
+and ``mm_llm`` vs ``mm_llm_blank`` (white images of the same size) isolates their *content*. The images a model saw
+for trial ``t`` are kept next to the trajectory as ``<seed>_images/trial_<t>_<name>.png``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer
+
+MM_PARAMS: dict[str, Any] = {
+    **LLM_PARAMS,
+    "endpoint": {"type": ["string", "null"], "default": None,
+                 "description": "an endpoint with vision: true; unset = the study's first vision endpoint"},
+    "detail": {"enum": ["low", "high", "auto"], "default": "low"},
+}
+
+
+class MMLLMOptimizer(LLMOptimizer):
+    """Multimodal LLM optimizer: sends the history images with every request."""
+
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": MM_PARAMS,
+                                               "additionalProperties": False}
+    USES_IMAGES: ClassVar[bool] = True
+    BLANK: ClassVar[bool] = False
+
+    def images(self) -> list[bytes]:
+        from hpo.llm import images
+
+        pngs = images.render(self.space, self.history) if self.history else []
+        if not pngs:  # zero-shot initial design: nothing to plot yet
+            return []
+        return [images.blank_like(p) for p in pngs] if self.BLANK else pngs
+
+    def build_messages(self, text: str) -> list[dict[str, Any]]:
+        from hpo.llm.images import IMAGE_NAMES
+        from hpo.llm.prompt import messages
+
+        pngs = self.images()
+        if self.artifacts is not None and pngs:
+            self.artifacts.mkdir(parents=True, exist_ok=True)
+            trial = len(self.history) + 1
+            for name, png in zip(IMAGE_NAMES, pngs):
+                (self.artifacts / f"trial_{trial:03d}_{name}.png").write_bytes(png)
+        return messages(text, pngs, detail=self.params.get("detail", "low"))
+
+
+class MMLLMBlankOptimizer(MMLLMOptimizer):
+    """Control: identical prompt, blank images of the same size."""
+
+    BLANK: ClassVar[bool] = True

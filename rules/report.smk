@@ -1,0 +1,26 @@
+"""The one-page results/report.md; the HTML report comes from `snakemake --report report.html` (captions: report/)."""
+
+
+rule report_md:
+    input:
+        ranks=f"{RESULTS}/stats/ranks.csv",
+        friedman=f"{RESULTS}/stats/friedman.csv",
+        wilcoxon=f"{RESULTS}/stats/wilcoxon.csv",
+        llm=f"{RESULTS}/stats/llm.csv",
+        figures=[
+            f"{RESULTS}/figures/anytime_regret.png",
+            f"{RESULTS}/figures/average_rank.png",
+            *expand(f"{RESULTS}/figures/cd_diagram_budget{{budget}}.png", budget=STUDY["budgets"]),
+            f"{RESULTS}/figures/llm_usage.png",
+            f"{RESULTS}/figures/mm_gallery.png",
+        ],
+    output:
+        f"{RESULTS}/report.md",
+    params:
+        alpha=ALPHA,
+    log:
+        f"{LOGS}/report_md.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/report_md.py"

@@ -1,0 +1,139 @@
+"""Statistics and their figures: which optimizer wins, at which budget, and is it significant (hpo.analysis.stats)."""
+
+from hpo.analysis.stats import ALPHA
+from hpo.analysis.stats_tables import TABLES as STATS_TABLES
+
+# Tables shown in the HTML report (the others are there as CSV/Markdown for readers of results/).
+REPORT_TABLES = ["ranks", "friedman", "wilcoxon", "llm"]
+
+
+def stats_outputs(wildcards=None):
+    """Every final output of this stage: tables, figures, gallery page."""
+    figures = ["average_rank", "llm_usage", "mm_gallery"] + [f"cd_diagram_budget{b}" for b in STUDY["budgets"]]
+    return (
+        expand(f"{RESULTS}/stats/{{name}}.{{ext}}", name=STATS_TABLES, ext=["csv", "md"])
+        + expand(f"{RESULTS}/figures/{{fig}}.{{ext}}", fig=figures, ext=["png", "pdf"])
+        + [f"{RESULTS}/figures/mm_gallery.md"]
+    )
+
+
+wildcard_constraints:
+    budget=r"\d+",
+
+
+rule stats:
+    input:
+        trajectories=f"{RESULTS}/trajectories.parquet",
+        status=f"{RESULTS}/run_status.csv",
+    output:
+        [
+            report(
+                f"{RESULTS}/stats/{name}.csv",
+                caption="../report/table.rst",
+                category="5. Tables",
+                labels={"table": name},
+            )
+            if name in REPORT_TABLES
+            else f"{RESULTS}/stats/{name}.csv"
+            for name in STATS_TABLES
+        ],
+        expand(f"{RESULTS}/stats/{{name}}.md", name=STATS_TABLES),
+    params:
+        budgets=STUDY["budgets"],
+        methods=list(METHODS),
+        alpha=ALPHA,
+    log:
+        f"{LOGS}/stats/stats.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/stats.py"
+
+
+rule plot_average_rank:
+    input:
+        f"{RESULTS}/stats/average_rank_trials.csv",
+    output:
+        png=report(
+            f"{RESULTS}/figures/average_rank.png",
+            caption="../report/average_rank.rst",
+            category="1. Ranking",
+            labels={"figure": "average rank over trials"},
+        ),
+        pdf=f"{RESULTS}/figures/average_rank.pdf",
+    params:
+        methods=list(METHODS),
+        budgets=STUDY["budgets"],
+    log:
+        f"{LOGS}/plots/average_rank.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_average_rank.py"
+
+
+rule plot_cd_diagram:
+    input:
+        ranks=f"{RESULTS}/stats/ranks.csv",
+        nemenyi=f"{RESULTS}/stats/nemenyi.csv",
+        friedman=f"{RESULTS}/stats/friedman.csv",
+    output:
+        png=report(
+            f"{RESULTS}/figures/cd_diagram_budget{{budget}}.png",
+            caption="../report/cd_diagram.rst",
+            category="2. Critical difference",
+            labels={"budget": "{budget}"},
+        ),
+        pdf=f"{RESULTS}/figures/cd_diagram_budget{{budget}}.pdf",
+    params:
+        methods=list(METHODS),
+    log:
+        f"{LOGS}/plots/cd_diagram_budget{{budget}}.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_cd_diagram.py"
+
+
+rule plot_llm_usage:
+    input:
+        f"{RESULTS}/stats/llm.csv",
+    output:
+        png=report(
+            f"{RESULTS}/figures/llm_usage.png",
+            caption="../report/llm_usage.rst",
+            category="3. LLM",
+            labels={"figure": "validity and cost"},
+        ),
+        pdf=f"{RESULTS}/figures/llm_usage.pdf",
+    params:
+        methods=list(METHODS),
+    log:
+        f"{LOGS}/plots/llm_usage.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_llm_usage.py"
+
+
+rule plot_mm_gallery:
+    input:
+        f"{RESULTS}/trajectories.parquet",
+    output:
+        png=report(
+            f"{RESULTS}/figures/mm_gallery.png",
+            caption="../report/mm_gallery.rst",
+            category="4. Multimodal",
+            labels={"figure": "gallery"},
+        ),
+        pdf=f"{RESULTS}/figures/mm_gallery.pdf",
+        md=f"{RESULTS}/figures/mm_gallery.md",
+    params:
+        runs=f"{RESULTS}/runs",
+        methods=list(METHODS),
+    log:
+        f"{LOGS}/plots/mm_gallery.log",
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_mm_gallery.py"

@@ -1,0 +1,211 @@
+"""End to end: the test study through the workflow, `snakemake --report`, and the HTML opened in headless Chromium.
+
+Snakemake's report is a single-page app: figures appear only after clicking a category and a result's eye icon.
+So besides checking that every figure is embedded in the HTML, the browser test drives Chromium through the
+DevTools protocol (``--remote-debugging-pipe``: stdlib only, no websocket client, no downloaded browser), clicks
+every figure, checks that the browser decoded it (``naturalWidth > 0``) and keeps a screenshot of each view.
+Screenshots are kept in the pytest tmp dir and copied to ``$HPO_TEST_ARTIFACTS/report`` (default: a folder under the
+system temp dir); the test prints where.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT, snakemake
+
+CONFIG = str(ROOT / "config" / "test.yaml")
+BUDGETS = (5, 10, 12)  # config/test.yaml's budgets plus n_trials
+FIGURES = ["average_rank.png", *(f"cd_diagram_budget{b}.png" for b in BUDGETS), "llm_usage.png", "mm_gallery.png"]
+CATEGORIES = ["1. Ranking", "2. Critical difference", "3. LLM", "4. Multimodal", "5. Tables"]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(os.environ.get("HPO_TEST_ARTIFACTS", Path(tempfile.gettempdir()) / "mm-llm-hpo-test-artifacts"))
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory, table_dir: Path) -> Path:
+    """The test study run once, then its HTML report built."""
+    workdir = tmp_path_factory.mktemp("report_study")
+    snakemake(workdir, "--configfile", CONFIG)
+    snakemake(workdir, "--configfile", CONFIG, "--report", str(workdir / "report.html"))
+    return workdir
+
+
+def non_blank_png(path: Path, min_colors: int = 8) -> Image.Image:
+    """Open ``path`` as a PNG (verify + load) and check it has more than a handful of colours."""
+    with Image.open(path) as img:
+        img.verify()
+    img = Image.open(path)
+    img.load()
+    assert img.format == "PNG"
+    colors = img.convert("RGB").getcolors(maxcolors=1 << 20) or []
+    assert len(colors) >= min_colors, f"{path}: only {len(colors)} colours, the page looks blank"
+    return img
+
+
+def test_workflow_outputs(study: Path):
+    results = study / "results"
+    for fig in FIGURES:
+        non_blank_png(results / "figures" / fig)
+        assert (results / "figures" / fig).with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    report = (results / "report.md").read_text()
+    assert report.startswith("# Results: which optimizer wins")
+    for method in ("random_search", "smac_rf", "smac_gp", "optuna_tpe"):
+        assert f"| {method} |" in report
+    assert all(f"**Budget {b}**" in report for b in BUDGETS)
+    assert "No multimodal runs are present" in (results / "figures" / "mm_gallery.md").read_text()
+    assert "no LLM-driven trials" in (results / "stats" / "llm.md").read_text()
+
+
+def test_report_embeds_every_figure(study: Path):
+    html = (study / "report.html").read_text()
+    for fig in FIGURES:
+        m = re.search(rf"data:image/png;charset=utf8;filename={re.escape(fig)};base64,([A-Za-z0-9+/=]+)", html)
+        assert m, f"{fig} is not embedded in report.html"
+        assert base64.b64decode(m.group(1)) == (study / "results" / "figures" / fig).read_bytes()
+    assert "which optimizer wins, at which budget, and is it significant?" in html  # report/workflow.rst
+
+
+class Chromium:
+    """Minimal DevTools-protocol client over ``--remote-debugging-pipe`` (fd 3: commands in, fd 4: replies out)."""
+
+    def __init__(self, exe: str, user_data_dir: Path, size: tuple[int, int] = (1400, 1000)):
+        cmd_r, cmd_w = os.pipe()
+        res_r, res_w = os.pipe()
+
+        def child_fds() -> None:
+            a, b = os.dup(cmd_r), os.dup(res_w)  # dup first: the pipe ends may themselves be fds 3 or 4
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+        flags += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+        flags += [f"--user-data-dir={user_data_dir}", f"--window-size={size[0]},{size[1]}"]
+        self.proc = subprocess.Popen(
+            [exe, *flags, "--remote-debugging-pipe", "about:blank"],
+            pass_fds=(3, 4),
+            preexec_fn=child_fds,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(cmd_r)
+        os.close(res_w)
+        self.out, self.inp = cmd_w, res_r
+        self.buf, self.next_id, self.session = b"", 0, None
+
+    def send(self, method: str, **params):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params}
+        if self.session:
+            msg["sessionId"] = self.session
+        os.write(self.out, json.dumps(msg).encode() + b"\0")
+        while True:
+            while b"\0" not in self.buf:
+                chunk = os.read(self.inp, 1 << 16)
+                if not chunk:
+                    raise RuntimeError(f"chromium exited ({self.proc.poll()}) during {method}")
+                self.buf += chunk
+            raw, self.buf = self.buf.split(b"\0", 1)
+            reply = json.loads(raw)
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply["result"]
+
+    def open(self, url: str) -> None:
+        target = self.send("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        self.send("Page.navigate", url=url)
+
+    def js(self, expression: str):
+        res = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in res:
+            raise RuntimeError(res["exceptionDetails"])
+        return res["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = self.js(expression)
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for: {expression}")
+
+    def screenshot(self, path: Path) -> Path:
+        path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"]))
+        return path
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.close(self.out)
+        os.close(self.inp)
+
+
+CLICK_LINK = """(() => {{
+  const a = Array.from(document.querySelectorAll('a')).find(e => e.textContent.trim() === {text});
+  if (!a) return false; a.click(); return true; }})()"""
+EYES = "document.querySelectorAll('tr a[iconname=eye]').length"
+CLICK_EYE = "(() => {{ const a = document.querySelectorAll('tr a[iconname=eye]')[{i}]; a.click(); return true; }})()"
+SHOWN_IMAGE = """(() => {{
+  const img = Array.from(document.querySelectorAll('img')).find(
+    e => e.src.includes('filename=') && !e.src.includes('logo.svg') && e.src !== {previous});
+  return img && img.complete && img.naturalWidth > 0 ? img.src.match(/filename=([^;]+)/)[1] + '|' + img.src.length : '';
+}})()"""
+SHOWN_SRC = "Array.from(document.querySelectorAll('img')).filter(e => !e.src.includes('logo.svg')).map(e => e.src)[0]"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (scripts/setup-system.sh installs it)")
+def test_report_opens_in_chromium_and_shows_every_figure(study: Path, tmp_path: Path):
+    html = study / "report.html"
+    browser = Chromium(CHROMIUM, tmp_path / "chromium-profile")
+    shots, shown = [], []
+    try:
+        browser.open(html.as_uri())
+        browser.wait_for("document.readyState === 'complete' && document.body.innerText.includes('RESULTS')")
+        assert browser.js("document.body.innerText").count("which optimizer wins") == 1
+        shots.append(browser.screenshot(tmp_path / "report_home.png"))
+        for category in CATEGORIES:
+            browser.send("Page.navigate", url=html.as_uri())
+            browser.wait_for("document.body.innerText.includes('RESULTS')")
+            assert browser.js(CLICK_LINK.format(text=json.dumps(category))), f"no category {category!r}"
+            n = browser.wait_for(EYES)
+            for i in range(n):
+                previous = browser.js(SHOWN_SRC) or ""
+                browser.js(CLICK_EYE.format(i=i))
+                if category == "5. Tables":  # CSV tables render as HTML tables, not images
+                    browser.wait_for("document.querySelectorAll('main table, table td').length > 4")
+                    shots.append(browser.screenshot(tmp_path / f"report_table_{i}.png"))
+                    continue
+                name = browser.wait_for(SHOWN_IMAGE.format(previous=json.dumps(previous))).split("|")[0]
+                shown.append(name)
+                shots.append(browser.screenshot(tmp_path / f"report_{Path(name).stem}.png"))
+    finally:
+        browser.close()
+    assert sorted(shown) == sorted(FIGURES)
+    for shot in shots:
+        non_blank_png(shot)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    kept = ARTIFACTS / "report"
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir()
+    for shot in shots:
+        shutil.copy2(shot, kept / shot.name)
+    print(f"report screenshots: {kept} (and {tmp_path})")
