@@ -22,7 +22,7 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("seed", pa.int64(), "run seed"),
     ("trial", pa.int64(), "1-based trial index"),
     ("config", pa.string(), "evaluated configuration, canonical JSON (sorted keys)"),
-    ("origin", pa.string(), "initial_design or optimizer"),
+    ("origin", pa.string(), "initial_design, optimizer; LLM methods: llm, repaired or fallback"),
     ("loss", pa.float64(), "loss the optimizer observed (minimized)"),
     ("true_loss", pa.float64(), "noise-free loss of this configuration (mean over the table's seeds)"),
     ("best_loss", pa.float64(), "best observed loss so far"),

@@ -15,7 +15,13 @@ rule report_md:
             f"{RESULTS}/figures/mm_gallery.png",
         ],
     output:
-        f"{RESULTS}/report.md",
+        md=f"{RESULTS}/report.md",
+        html=report(
+            f"{RESULTS}/report_summary.html",
+            caption="../report/summary.rst",
+            category="0. Summary",
+            labels={"page": "which optimizer wins"},
+        ),
     params:
         alpha=ALPHA,
     log:

@@ -3,7 +3,7 @@
 from hpo.analysis.stats import ALPHA
 from hpo.analysis.stats_tables import TABLES as STATS_TABLES
 
-# Tables shown in the HTML report (the others are there as CSV/Markdown for readers of results/).
+# Tables shown in the HTML report (all of them are in results/stats/ as CSV, Markdown and HTML).
 REPORT_TABLES = ["ranks", "friedman", "wilcoxon", "llm"]
 
 
@@ -11,7 +11,7 @@ def stats_outputs(wildcards=None):
     """Every final output of this stage: tables, figures, gallery page."""
     figures = ["average_rank", "llm_usage", "mm_gallery"] + [f"cd_diagram_budget{b}" for b in STUDY["budgets"]]
     return (
-        expand(f"{RESULTS}/stats/{{name}}.{{ext}}", name=STATS_TABLES, ext=["csv", "md"])
+        expand(f"{RESULTS}/stats/{{name}}.{{ext}}", name=STATS_TABLES, ext=["csv", "md", "html"])
         + expand(f"{RESULTS}/figures/{{fig}}.{{ext}}", fig=figures, ext=["png", "pdf"])
         + [f"{RESULTS}/figures/mm_gallery.md"]
     )
@@ -26,18 +26,18 @@ rule stats:
         trajectories=f"{RESULTS}/trajectories.parquet",
         status=f"{RESULTS}/run_status.csv",
     output:
+        expand(f"{RESULTS}/stats/{{name}}.{{ext}}", name=STATS_TABLES, ext=["csv", "md"]),
         [
             report(
-                f"{RESULTS}/stats/{name}.csv",
+                f"{RESULTS}/stats/{name}.html",
                 caption="../report/table.rst",
                 category="5. Tables",
                 labels={"table": name},
             )
             if name in REPORT_TABLES
-            else f"{RESULTS}/stats/{name}.csv"
+            else f"{RESULTS}/stats/{name}.html"
             for name in STATS_TABLES
         ],
-        expand(f"{RESULTS}/stats/{{name}}.md", name=STATS_TABLES),
     params:
         budgets=STUDY["budgets"],
         methods=list(METHODS),

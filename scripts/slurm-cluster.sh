@@ -25,8 +25,17 @@ cmd=$1
 dir=$2
 
 stop() {
-  # Reverse start order; each daemon by the pid in its own pid file only (never by name: others may run SLURM too).
+  # Jobs first: a job step (slurmstepd) outlives slurmd, so cancel this cluster's jobs and let their steps end.
   local name pidfile pid i
+  if [ -s "$dir/run/slurmctld.pid" ] && [ -f "$dir/slurm.conf" ]; then
+    export SLURM_CONF="$dir/slurm.conf"
+    scancel --quiet --user="$(id -un)" 2>/dev/null || true
+    for i in $(seq 30); do
+      [ -z "$(squeue -h -t RUNNING,COMPLETING,PENDING -o %i 2>/dev/null)" ] && break
+      sleep 0.5
+    done
+  fi
+  # Then the daemons in reverse start order, each by its own pid file only (never by name: others may run SLURM).
   for name in slurmd slurmctld munged; do
     pidfile="$dir/run/$name.pid"
     [ -s "$pidfile" ] || continue

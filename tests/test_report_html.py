@@ -21,14 +21,14 @@ import time
 from pathlib import Path
 
 import pytest
-from PIL import Image
-
 from conftest import ROOT, snakemake
+from PIL import Image
 
 CONFIG = str(ROOT / "config" / "test.yaml")
 BUDGETS = (5, 10, 12)  # config/test.yaml's budgets plus n_trials
 FIGURES = ["average_rank.png", *(f"cd_diagram_budget{b}.png" for b in BUDGETS), "llm_usage.png", "mm_gallery.png"]
-CATEGORIES = ["1. Ranking", "2. Critical difference", "3. LLM", "4. Multimodal", "5. Tables"]
+PAGES = ["report_summary.html", "ranks.html", "friedman.html", "wilcoxon.html", "llm.html"]
+CATEGORIES = ["0. Summary", "1. Ranking", "2. Critical difference", "3. LLM", "4. Multimodal", "5. Tables"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("HPO_TEST_ARTIFACTS", Path(tempfile.gettempdir()) / "mm-llm-hpo-test-artifacts"))
 
@@ -66,6 +66,8 @@ def test_workflow_outputs(study: Path):
     for method in ("random_search", "smac_rf", "smac_gp", "optuna_tpe"):
         assert f"| {method} |" in report
     assert all(f"**Budget {b}**" in report for b in BUDGETS)
+    rows = [line for line in report.splitlines() if line.startswith("| ") and "_" in line.split("|")[1]]
+    assert sum(line.count("| best |") for line in rows) == len(BUDGETS)  # one best method per budget
     assert "No multimodal runs are present" in (results / "figures" / "mm_gallery.md").read_text()
     assert "no LLM-driven trials" in (results / "stats" / "llm.md").read_text()
 
@@ -145,6 +147,16 @@ class Chromium:
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for: {expression}")
 
+    def frame_texts(self) -> list[str]:
+        """Text of every child frame (the report shows HTML results in an iframe with a data: URL)."""
+        texts = []
+        for child in self.send("Page.getFrameTree")["frameTree"].get("childFrames", []):
+            ctx = self.send("Page.createIsolatedWorld", frameId=child["frame"]["id"])["executionContextId"]
+            expr = "document.body ? document.body.innerText : ''"
+            res = self.send("Runtime.evaluate", expression=expr, contextId=ctx, returnByValue=True)
+            texts.append(res["result"].get("value") or "")
+        return texts
+
     def screenshot(self, path: Path) -> Path:
         path.write_bytes(base64.b64decode(self.send("Page.captureScreenshot", format="png")["data"]))
         return path
@@ -164,12 +176,15 @@ CLICK_LINK = """(() => {{
   if (!a) return false; a.click(); return true; }})()"""
 EYES = "document.querySelectorAll('tr a[iconname=eye]').length"
 CLICK_EYE = "(() => {{ const a = document.querySelectorAll('tr a[iconname=eye]')[{i}]; a.click(); return true; }})()"
-SHOWN_IMAGE = """(() => {{
-  const img = Array.from(document.querySelectorAll('img')).find(
+# The result on display: an <img> the browser decoded, or an <iframe>; as "tag|filename", '' while none is ready.
+SHOWN = """(() => {{
+  const el = Array.from(document.querySelectorAll('img, iframe')).find(
     e => e.src.includes('filename=') && !e.src.includes('logo.svg') && e.src !== {previous});
-  return img && img.complete && img.naturalWidth > 0 ? img.src.match(/filename=([^;]+)/)[1] + '|' + img.src.length : '';
+  if (!el || (el.tagName === 'IMG' && !(el.complete && el.naturalWidth > 0))) return '';
+  return el.tagName + '|' + el.src.match(/filename=([^;]+)/)[1];
 }})()"""
-SHOWN_SRC = "Array.from(document.querySelectorAll('img')).filter(e => !e.src.includes('logo.svg')).map(e => e.src)[0]"
+SHOWN_SRC = """(Array.from(document.querySelectorAll('img, iframe'))
+  .filter(e => e.src.includes('filename=') && !e.src.includes('logo.svg')).map(e => e.src)[0] || '')"""
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (scripts/setup-system.sh installs it)")
@@ -177,29 +192,30 @@ def test_report_opens_in_chromium_and_shows_every_figure(study: Path, tmp_path: 
     html = study / "report.html"
     browser = Chromium(CHROMIUM, tmp_path / "chromium-profile")
     shots, shown = [], []
+    ready = "document.body !== null && document.body.innerText.includes('RESULTS')"
     try:
         browser.open(html.as_uri())
-        browser.wait_for("document.readyState === 'complete' && document.body.innerText.includes('RESULTS')")
+        browser.wait_for(f"document.readyState === 'complete' && {ready}")
         assert browser.js("document.body.innerText").count("which optimizer wins") == 1
         shots.append(browser.screenshot(tmp_path / "report_home.png"))
         for category in CATEGORIES:
             browser.send("Page.navigate", url=html.as_uri())
-            browser.wait_for("document.body.innerText.includes('RESULTS')")
+            browser.wait_for(ready)
             assert browser.js(CLICK_LINK.format(text=json.dumps(category))), f"no category {category!r}"
-            n = browser.wait_for(EYES)
-            for i in range(n):
-                previous = browser.js(SHOWN_SRC) or ""
+            for i in range(browser.wait_for(EYES)):
+                previous = browser.js(SHOWN_SRC)
                 browser.js(CLICK_EYE.format(i=i))
-                if category == "5. Tables":  # CSV tables render as HTML tables, not images
-                    browser.wait_for("document.querySelectorAll('main table, table td').length > 4")
-                    shots.append(browser.screenshot(tmp_path / f"report_table_{i}.png"))
-                    continue
-                name = browser.wait_for(SHOWN_IMAGE.format(previous=json.dumps(previous))).split("|")[0]
+                tag, name = browser.wait_for(SHOWN.format(previous=json.dumps(previous))).split("|")
+                if tag == "IFRAME":  # an HTML table page: wait until the browser rendered its table
+                    deadline = time.monotonic() + 15
+                    while not any(len(t) > 40 for t in browser.frame_texts()):
+                        assert time.monotonic() < deadline, f"{name}: iframe shows no text"
+                        time.sleep(0.1)
                 shown.append(name)
                 shots.append(browser.screenshot(tmp_path / f"report_{Path(name).stem}.png"))
     finally:
         browser.close()
-    assert sorted(shown) == sorted(FIGURES)
+    assert sorted(shown) == sorted(FIGURES + PAGES)
     for shot in shots:
         non_blank_png(shot)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

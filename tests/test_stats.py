@@ -56,7 +56,9 @@ def test_critical_difference_matches_demsar_table():
 
 def test_nemenyi_agrees_with_critical_difference():
     rng = np.random.default_rng(0)
-    rows = {("x", s): {"a": rng.random() * 0.3, "b": 0.2 + rng.random() * 0.5, "c": 0.6 + rng.random()} for s in range(12)}
+    rows = {
+        ("x", s): {"a": rng.random() * 0.3, "b": 0.2 + rng.random() * 0.5, "c": 0.6 + rng.random()} for s in range(12)
+    }
     blocks = blocks_of(rows)
     p = stats.nemenyi(blocks)
     ranks = stats.average_ranks(blocks.matrix)

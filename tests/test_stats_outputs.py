@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -38,15 +39,13 @@ def make_trajectories(quality: dict[str, float], benchmarks=("b1", "b2"), seeds=
                         method=method,
                         seed=seed,
                         trial=trial,
-                        config='{"x": %d}' % trial,
+                        config=json.dumps({"x": trial}),
                         origin=LLM_ORIGINS[(trial - 3) % 4] if is_llm else "optimizer",
                         loss=best,
                         normalized_regret=best,
                     )
                     if is_llm:
-                        row.update(
-                            attempts=1, prompt_tokens=1000, completion_tokens=50, llm_latency=2.0, llm_cost=0.01
-                        )
+                        row.update(attempts=1, prompt_tokens=1000, completion_tokens=50, llm_latency=2.0, llm_cost=0.01)
                         row.update(cache_hits=0, rationale="because")
                     rows.append(row)
     return pd.DataFrame(rows)
@@ -80,14 +79,18 @@ def study(tmp_path: Path) -> dict:
     status = status_for(df, methods, 3, skipped={"mm_llm": "no endpoint serves model x"})
     status.to_csv(tmp_path / "run_status.csv", index=False)
     df.to_parquet(tmp_path / "trajectories.parquet")
-    tables = write_stats(tmp_path / "trajectories.parquet", tmp_path / "run_status.csv", tmp_path / "stats", [3, 6], methods)
+    tables = write_stats(
+        tmp_path / "trajectories.parquet", tmp_path / "run_status.csv", tmp_path / "stats", [3, 6], methods
+    )
     return {"dir": tmp_path, "tables": tables, "methods": methods}
 
 
 def test_tables_written_with_flags_and_dropped_blocks(study):
     out = study["dir"] / "stats"
     for name in TABLES:
-        assert (out / f"{name}.csv").exists() and (out / f"{name}.md").read_text().startswith("# ")
+        assert (out / f"{name}.md").read_text().startswith("# ")
+        assert "<table" in (out / f"{name}.html").read_text() or name == "llm"
+        assert {"flag", "flagged"} & set(pd.read_csv(out / f"{name}.csv").columns), f"{name} has no flag column"
     ranks = pd.read_csv(out / "ranks.csv", keep_default_na=False)
     flags = ranks.drop_duplicates("method").set_index("method")["flag"]
     assert flags["good"] == "" and flags["partial"].startswith("partial: 5 of 6 runs done")
@@ -96,6 +99,7 @@ def test_tables_written_with_flags_and_dropped_blocks(study):
     assert fr["n_blocks"].tolist() == [5, 5] and fr["n_blocks_dropped"].tolist() == [1, 1]
     assert fr["n_blocks_expected"].tolist() == [6, 6]
     assert (fr["best"] == "good").all() and fr["excluded"].str.contains("mm_llm").all()
+    assert fr["flagged"].str.contains("mm_llm: skipped").all() and fr["flagged"].str.contains("partial: ").all()
     for name in ("ranks", "friedman", "wilcoxon", "regret_at_budget", "average_rank_trials"):
         md = (out / f"{name}.md").read_text()
         assert "flagged mm_llm: skipped" in md and "flagged partial: partial" in md
@@ -164,8 +168,8 @@ def test_single_benchmark_two_methods(tmp_path):
     w = tables["wilcoxon"].iloc[0]
     assert (w["method_a"], w["method_b"], w["n_blocks"]) == ("a", "b", 8)
     assert w["p_value"] == pytest.approx(2 / 2**8) and w["rank_biserial"] == 1.0  # a wins all 8 blocks, exact test
-    figs = plot_cd_diagram(tmp_path / "ranks.csv", tmp_path / "nemenyi.csv", tmp_path / "friedman.csv", 6,
-                           [tmp_path / "cd.png"])  # fmt: skip
+    tables_in = [tmp_path / f"{name}.csv" for name in ("ranks", "nemenyi", "friedman")]
+    figs = plot_cd_diagram(*tables_in, 6, [tmp_path / "cd.png"])
     assert figs == ["Critical difference diagram, budget 6"]
     read_png(tmp_path / "cd.png")
 
@@ -232,6 +236,9 @@ def test_report_md_headline(study):
     assert "rank@3" in header and "p_holm vs best@6" in header and header.endswith("flag |")
     good = next(line for line in lines if line.startswith("| good "))
     assert good.count("best") == 2
+    mid = next(line for line in lines if line.startswith("| mid "))
+    # good wins all 5 blocks: exact two-sided p = 2/2**5, times 3 tests for Holm (all equal) = 0.1875
+    assert "best" not in mid and mid.count("| 0.188 |") == 2
     assert any(line.startswith("| mm_llm ") and "skipped" in line for line in lines)
     assert "**Budget 6**: best = **good**" in text and "5 of 6 blocks used (1 dropped)" in text
     assert "Flagged methods" in text and "![x](stats/x.png)" in text

@@ -1,4 +1,4 @@
-"""Snakemake script of rule ``report_md``: the one-page results/report.md."""
+"""Snakemake script of rule ``report_md``: results/report.md and its HTML twin for the Snakemake report."""
 
 from pathlib import Path
 
@@ -7,4 +7,10 @@ from hpo.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):
-    write_report_md(Path(sm.input.ranks).parent, sm.output[0], figures=sm.input.figures, alpha=sm.params.alpha)
+    write_report_md(
+        Path(sm.input.ranks).parent,
+        sm.output.md,
+        figures=sm.input.figures,
+        alpha=sm.params.alpha,
+        html_out=sm.output.html,
+    )

@@ -46,7 +46,9 @@ def method_flags(status: pd.DataFrame, methods: Sequence[str]) -> dict[str, str]
         elif done == 0:
             flags[method] = f"missing: 0 of {expected} runs done"
         elif done < expected or (rows["status"] != "complete").any():
-            short = [f"{b} {d}/{e}" for b, d, e in rows[["benchmark", "n_seeds_done", "n_seeds_expected"]].values if d < e]
+            short = [
+                f"{b} {d}/{e}" for b, d, e in rows[["benchmark", "n_seeds_done", "n_seeds_expected"]].values if d < e
+            ]
             flags[method] = f"partial: {done} of {expected} runs done ({', '.join(short)})"
         else:
             flags[method] = ""

@@ -36,7 +36,7 @@ def headline(ranks: pd.DataFrame, wilcoxon: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"method": list(dict.fromkeys(ranks["method"]))})
     for budget, g in ranks.groupby("budget", sort=True):
         g = g.set_index("method")
-        best = g.index[g["best"].astype(bool)].tolist()
+        best = g.index[g["is_best"].astype(str).str.lower() == "true"].tolist()
         w = wilcoxon[wilcoxon["budget"] == budget] if len(wilcoxon) else wilcoxon
         p_vs_best = {}
         for m in out["method"]:
@@ -81,54 +81,103 @@ def verdicts(friedman: pd.DataFrame, wilcoxon: pd.DataFrame, alpha: float = ALPH
     return lines
 
 
+TITLE = "Results: which optimizer wins, at which budget, and is it significant?"
+LEGEND = (
+    "Rank 1 = lowest normalized regret within a (benchmark, seed) block, averaged over blocks; regret = median "
+    "normalized regret over blocks; p_holm = two-sided paired Wilcoxon test against the best method at that budget, "
+    "Holm-adjusted."
+)
+NO_STATS = "No statistics could be computed (no finished run); see the notes in the tables under results/stats/."
+LLM_COLUMNS = ["method", "n_trials", "share_llm", "share_repaired", "share_fallback", "prompt_tokens_per_trial"]
+LLM_COLUMNS += ["completion_tokens_per_trial", "latency_mean_s", "cost_total"]
+
+
+def summary(stats_dir: str | Path, alpha: float = ALPHA) -> dict[str, object]:
+    """The report's content from the stats tables: headline table, verdicts, flagged methods, LLM table."""
+    stats_dir = Path(stats_dir)
+    ranks, friedman = _read(stats_dir / "ranks.csv"), _read(stats_dir / "friedman.csv")
+    wilcoxon, llm = _read(stats_dir / "wilcoxon.csv"), _read(stats_dir / "llm.csv")
+    out: dict[str, object] = {"ok": not (ranks.empty or friedman.empty), "headline": pd.DataFrame(), "verdicts": []}
+    out["flagged"] = []
+    if out["ok"]:
+        out["headline"] = headline(ranks, wilcoxon)
+        out["verdicts"] = verdicts(friedman, wilcoxon, alpha)
+        first = ranks.drop_duplicates("method")
+        out["flagged"] = [f"{m}: {f}" for m, f in first[["method", "flag"]].itertuples(False) if f]
+    out["llm"] = llm[[c for c in LLM_COLUMNS if c in llm.columns]] if len(llm) else pd.DataFrame()
+    return out
+
+
 def write_report_md(
-    stats_dir: str | Path, out: str | Path, figures: Sequence[str | Path] = (), alpha: float = ALPHA
+    stats_dir: str | Path,
+    out: str | Path,
+    figures: Sequence[str | Path] = (),
+    alpha: float = ALPHA,
+    html_out: str | Path | None = None,
 ) -> str:
-    """Write the one-page summary (headline table, verdicts, LLM table, links) atomically and return its text."""
+    """Write the one-page summary (headline table, verdicts, LLM table, links) atomically and return its text.
+
+    With ``html_out``, the same summary (without links) is also written as an HTML page for the Snakemake report.
+    """
     from hpo.atomic import atomic_path
 
     stats_dir, out = Path(stats_dir), Path(out)
-    ranks, friedman = _read(stats_dir / "ranks.csv"), _read(stats_dir / "friedman.csv")
-    wilcoxon, llm = _read(stats_dir / "wilcoxon.csv"), _read(stats_dir / "llm.csv")
+    content = summary(stats_dir, alpha)
     base = out.resolve().parent
 
     def link(path: str | Path) -> str:
         return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
 
-    parts = ["# Results: which optimizer wins, at which budget, and is it significant?\n"]
-    if ranks.empty or friedman.empty:
-        parts.append("No statistics could be computed (no finished run); see the notes in the tables below.\n")
-    else:
-        parts.append(
-            "Rank 1 = lowest normalized regret within a (benchmark, seed) block, averaged over blocks; regret = "
-            "median normalized regret over blocks; p_holm = two-sided paired Wilcoxon test against the best method "
-            "at that budget, Holm-adjusted.\n"
-        )
-        parts.append(table(headline(ranks, wilcoxon)))
-        parts.append("\n".join(f"- {v}" for v in verdicts(friedman, wilcoxon, alpha)) + "\n")
-        flagged = ranks.drop_duplicates("method")
-        flagged = flagged[flagged["flag"] != ""]
-        if len(flagged):
+    parts = [f"# {TITLE}\n"]
+    if content["ok"]:
+        parts += [LEGEND + "\n", table(content["headline"])]
+        parts.append("\n".join(f"- {v}" for v in content["verdicts"]) + "\n")
+        if content["flagged"]:
             parts.append("Flagged methods (fewer runs than planned):\n")
-            parts.append("\n".join(f"- {m}: {f}" for m, f in flagged[["method", "flag"]].itertuples(False)) + "\n")
-    parts.append("## LLM proposals\n")
-    if llm.empty:
-        parts.append("No LLM-driven trials in this study.\n")
+            parts.append("\n".join(f"- {f}" for f in content["flagged"]) + "\n")
     else:
-        cols = ["method", "n_trials", "share_llm", "share_repaired", "share_fallback"]
-        cols += ["prompt_tokens_per_trial", "completion_tokens_per_trial", "latency_mean_s", "cost_total"]
-        parts.append(table(llm[[c for c in cols if c in llm.columns]]))
+        parts.append(NO_STATS + "\n")
+    parts.append("## LLM proposals\n")
+    parts.append(table(content["llm"]) if len(content["llm"]) else "No LLM-driven trials in this study.\n")
     if figures:
         parts.append("## Figures\n")
         parts.append("\n\n".join(f"![{Path(f).stem}]({link(f)})" for f in figures) + "\n")
     parts.append("## Tables\n")
-    mds = sorted(stats_dir.glob("*.md"))
     entries = []
-    for p in mds:
+    for p in sorted(stats_dir.glob("*.md")):
         csv = p.with_suffix(".csv")
         entries.append(f"- [{p.stem}]({link(p)})" + (f" ([csv]({link(csv)}))" if csv.exists() else ""))
     parts.append("\n".join(entries) + "\n")
     text = "\n".join(parts)
     with atomic_path(out) as tmp:
         tmp.write_text(text)
+    if html_out is not None:
+        write_summary_html(content, html_out)
     return text
+
+
+def write_summary_html(content: dict[str, object], out: str | Path) -> None:
+    """The summary as one HTML page: headline table, verdicts, flagged methods, LLM table."""
+    import html
+    import re
+
+    from hpo.analysis.htmlpage import page
+    from hpo.atomic import atomic_path
+
+    def bullets(items: Sequence[str]) -> str:
+        # verdicts mark the best method with Markdown bold, as on the Markdown page
+        bold = [re.sub(r"[*][*](.+?)[*][*]", r"<b>\1</b>", html.escape(i)) for i in items]
+        return "<ul>" + "".join(f"<li>{b}</li>" for b in bold) + "</ul>"
+
+    sections: list[tuple[str, pd.DataFrame | str]] = []
+    if content["ok"]:
+        sections += [("", f"<p>{html.escape(LEGEND)}</p>"), ("", content["headline"])]
+        sections.append(("Verdict per budget", bullets(content["verdicts"])))
+        if content["flagged"]:
+            sections.append(("Flagged methods (fewer runs than planned)", bullets(content["flagged"])))
+    else:
+        sections.append(("", f"<p>{html.escape(NO_STATS)}</p>"))
+    llm = content["llm"]
+    sections.append(("LLM proposals", llm if len(llm) else "<p>No LLM-driven trials in this study.</p>"))
+    with atomic_path(out) as tmp:
+        tmp.write_text(page(TITLE, [], sections))

@@ -58,7 +58,9 @@ def plot_average_rank(
     df = _frame(table)
     title = "Average rank over trials"
     if df.empty:
-        return note_figure(title, ["No (benchmark, seed) block has a result for every method: nothing to rank."], outputs)
+        return note_figure(
+            title, ["No (benchmark, seed) block has a result for every method: nothing to rank."], outputs
+        )
     order = _method_order(methods, df["method"])
     colors = method_colors(order)
     plt = _pyplot()

@@ -1,4 +1,4 @@
-"""The statistics stage: trajectories + run status -> CSV and Markdown tables under ``results/stats/``.
+"""The statistics stage: trajectories + run status -> CSV, Markdown and HTML tables under ``results/stats/``.
 
 Every table that names a method carries a ``flag`` column (partial, missing or skipped runs, from
 :mod:`hpo.analysis.coverage`), and every test carries the number of blocks it used and dropped. When the input
@@ -51,6 +51,14 @@ def _flag(df: pd.DataFrame, flags: dict[str, str], col: str = "method") -> pd.Se
     return df[col].map(lambda m: flags.get(m, "")) if len(df) else pd.Series(dtype=str)
 
 
+def _pair_flag(df: pd.DataFrame, flags: dict[str, str]) -> list[str]:
+    """For tables of method pairs: the flags of either method, named."""
+    if df.empty:
+        return []
+    pairs = zip(df["method_a"], df["method_b"])
+    return ["; ".join(f"{m}: {flags[m]}" for m in pair if flags.get(m)) for pair in pairs]
+
+
 def compute(
     df: pd.DataFrame,
     status: pd.DataFrame,
@@ -87,7 +95,7 @@ def compute(
                     "avg_rank": float(avg.get(m, float("nan"))),
                     "median_regret": float(col.median()) if len(col) else float("nan"),
                     "n_blocks": int(col.size),
-                    "best": m == best,
+                    "is_best": m == best,
                     "flag": flags.get(m, ""),
                 }
             )
@@ -137,12 +145,10 @@ def compute(
         "llm": llm_usage(df, methods),
     }
     tables["average_rank_trials"]["flag"] = _flag(tables["average_rank_trials"], flags)
-    w = tables["wilcoxon"]
-    if len(w):
-        w["flag"] = [
-            "; ".join(f"{m}: {flags[m]}" for m in (a, b) if flags.get(m)) for a, b in zip(w["method_a"], w["method_b"])
-        ]
     tables["llm"]["flag"] = _flag(tables["llm"], flags)
+    for name in ("wilcoxon", "nemenyi"):
+        tables[name]["flag"] = _pair_flag(tables[name], flags)
+    tables["friedman"]["flagged"] = "; ".join(flagged)
     if tables["llm"].empty:
         notes["llm"].append(NO_LLM_NOTE)
     notes["wilcoxon"].append(
@@ -163,7 +169,8 @@ def write_stats(
     methods: Sequence[str] = (),
     alpha: float = stats.ALPHA,
 ) -> dict[str, pd.DataFrame]:
-    """Compute every table and write ``<name>.csv`` and ``<name>.md`` for each of :data:`TABLES`, atomically."""
+    """Compute every table and write ``<name>.csv``, ``.md`` and ``.html`` for each of :data:`TABLES`, atomically."""
+    from hpo.analysis.htmlpage import page
     from hpo.analysis.markdown import document
     from hpo.atomic import atomic_path
 
@@ -176,4 +183,6 @@ def write_stats(
             tables[name].to_csv(tmp, index=False, float_format="%.6g")
         with atomic_path(Path(out_dir) / f"{name}.md") as tmp:
             tmp.write_text(document(TITLES[name], general + notes[name], tables[name]))
+        with atomic_path(Path(out_dir) / f"{name}.html") as tmp:
+            tmp.write_text(page(TITLES[name], general + notes[name], [("", tables[name])]))
     return tables

@@ -55,9 +55,17 @@ def history_text(history: list[Observation], best_k: int, recent_m: int) -> str:
         shown = sorted(best, key=lambda o: o.trial) + recent
         note = (f"History ({len(history)} evaluated; shown: the {len(best)} best earlier ones, then the "
                 f"{len(recent)} most recent, oldest first):")
+    # A table (names once, then values) costs about half the tokens of one JSON object per trial.
+    names = sorted(history[0].config)
+    header = ",".join(["trial", *names, "loss"])
+    rows = [",".join([str(o.trial), *(_cell(o.config[n]) for n in names), f"{o.loss:.6g}"]) for o in shown]
     best_loss = min(o.loss for o in history)
-    rows = [f"trial {o.trial}: {json.dumps(o.config, sort_keys=True)} -> loss {o.loss:.6g}" for o in shown]
-    return "\n".join([note, *rows, f"Best loss so far: {best_loss:.6g}."])
+    return "\n".join([note, header, *rows, f"Best loss so far: {best_loss:.6g}."])
+
+
+def _cell(value: Any) -> str:
+    """Values exactly as the model must write them back (JSON scalars), so copying one is never a repair."""
+    return json.dumps(value)
 
 
 def user_text(task: str, history: list[Observation], best_k: int, recent_m: int, n_configs: int | None) -> str:

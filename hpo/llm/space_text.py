@@ -66,7 +66,7 @@ def proposal_schema(space: Any, n_configs: int | None = None) -> dict[str, Any]:
 
     The rationale comes first so that a model reasons before it commits to values.
     """
-    rationale = {"type": "string", "maxLength": 160}
+    rationale = {"type": "string", "maxLength": 120}
     if n_configs is None:
         return {"type": "object", "properties": {"rationale": rationale, "config": config_schema(space)},
                 "required": ["rationale", "config"]}
