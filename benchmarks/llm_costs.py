@@ -59,15 +59,19 @@ def embedded_run(n_trials: int) -> None:
         df = run(spec, B.make("mlp-car"), cache_dir=cache)[0].to_pandas()
         llm = df[df["attempts"].notna()]
         per_trial = (llm["wall_time"].diff().dropna()).tolist()
-        print(f"embedded SmolLM2: {len(llm)} LLM trials, wall per trial median {statistics.median(per_trial):.2f} s "
-              f"(min {min(per_trial):.2f}, max {max(per_trial):.2f}); model latency median "
-              f"{llm['llm_latency'].median():.2f} s; origins {llm['origin'].value_counts().to_dict()}; "
-              f"first job incl. server start {df['wall_time'].iloc[-1]:.1f} s")
+        print(
+            f"embedded SmolLM2: {len(llm)} LLM trials, wall per trial median {statistics.median(per_trial):.2f} s "
+            f"(min {min(per_trial):.2f}, max {max(per_trial):.2f}); model latency median "
+            f"{llm['llm_latency'].median():.2f} s; origins {llm['origin'].value_counts().to_dict()}; "
+            f"first job incl. server start {df['wall_time'].iloc[-1]:.1f} s"
+        )
         df2 = run(spec, B.make("mlp-car"), cache_dir=cache)[0].to_pandas()
         llm2 = df2[df2["attempts"].notna()]
         calls = int((llm2["attempts"] - llm2["cache_hits"]).sum())
-        print(f"warm-cache rerun: {calls} model calls ({int(llm2['cache_hits'].sum())} cache hits); "
-              f"identical trajectory: {list(df2['config']) == list(df['config'])}; wall {df2['wall_time'].iloc[-1]:.2f} s")
+        print(
+            f"warm-cache rerun: {calls} model calls ({int(llm2['cache_hits'].sum())} cache hits); "
+            f"identical trajectory: {list(df2['config']) == list(df['config'])}; wall {df2['wall_time'].iloc[-1]:.2f} s"
+        )
 
 
 def main() -> None:
@@ -77,8 +81,10 @@ def main() -> None:
     counts = prompt_tokens_curve()
     marks = [1, 10, 20, 21, 30, 50, 75, 100]
     print("prompt tokens by trial: " + ", ".join(f"{t}: {counts[t - 1]}" for t in marks))
-    print(f"growth trials 30->100: {counts[99] - counts[29]:+d} tokens ({counts[99] / counts[29]:.3f}x); "
-          f"max {max(counts)}")
+    print(
+        f"growth trials 30->100: {counts[99] - counts[29]:+d} tokens ({counts[99] / counts[29]:.3f}x); "
+        f"max {max(counts)}"
+    )
     embedded_run(args.trials)
 
 

@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--params", default="{}", help="optimizer parameters as JSON")
     r.add_argument("--noisy", action="store_true")
     r.add_argument("--table", default=None, help="converted table (.npz); default: the user cache")
+    r.add_argument("--cache", default=None, help="LLM reply cache directory (LLM kinds)")
     r.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         fingerprint=method_fingerprint(args.kind, params),
     )
     try:
-        run_to_file(spec, args.out, table_path=args.table)
+        run_to_file(spec, args.out, table_path=args.table, cache_dir=args.cache)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -64,8 +64,14 @@ def package_versions(kind: str) -> dict[str, str]:
     return out
 
 
-def run(spec: RunSpec, bench: Benchmark, *, cache_dir: str | Path | None = None,
-        artifacts_dir: str | Path | None = None, server_log: str | Path | None = None) -> tuple[Any, dict[str, Any]]:
+def run(
+    spec: RunSpec,
+    bench: Benchmark,
+    *,
+    cache_dir: str | Path | None = None,
+    artifacts_dir: str | Path | None = None,
+    server_log: str | Path | None = None,
+) -> tuple[Any, dict[str, Any]]:
     """Optimize ``bench`` with ``spec`` and return (pyarrow table, metadata).
 
     ``cache_dir`` (LLM reply cache), ``artifacts_dir`` (images a multimodal model saw) and ``server_log`` (embedded
@@ -82,8 +88,15 @@ def run(spec: RunSpec, bench: Benchmark, *, cache_dir: str | Path | None = None,
     init = initial_design(space, spec.n_init, spec.benchmark, spec.seed)
     # The benchmark's noise draws depend on (benchmark, seed) only, not on the method.
     rng = np.random.default_rng(stable_seed("evaluation-noise", spec.benchmark, spec.seed))
-    context = {"benchmark": spec.benchmark, "info": bench.info, "kind": spec.kind, "n_init": spec.n_init,
-               "cache_dir": cache_dir, "artifacts_dir": artifacts_dir, "server_log": server_log}
+    context = {
+        "benchmark": spec.benchmark,
+        "info": bench.info,
+        "kind": spec.kind,
+        "n_init": spec.n_init,
+        "cache_dir": cache_dir,
+        "artifacts_dir": artifacts_dir,
+        "server_log": server_log,
+    }
     opt = get_class(spec.kind)(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
     shared_init = opt.uses_shared_initial_design
     cols: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
@@ -142,8 +155,13 @@ def run(spec: RunSpec, bench: Benchmark, *, cache_dir: str | Path | None = None,
     return pa.table(cols, schema=SCHEMA), meta
 
 
-def run_to_file(spec: RunSpec, out: str | Path, table_path: str | Path | None = None,
-                cache_dir: str | Path | None = None, server_log: str | Path | None = None) -> Path:
+def run_to_file(
+    spec: RunSpec,
+    out: str | Path,
+    table_path: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    server_log: str | Path | None = None,
+) -> Path:
     """Build the benchmark, run, and write the trajectory atomically to ``out`` (images in ``<stem>_images/``)."""
     from hpo import benchmarks
     from hpo.trajectory import write

@@ -111,17 +111,23 @@ def resolve_endpoints(cfg: dict[str, Any]) -> dict[str, str]:
         if ep_name is None:
             vision = [e for e in resolved.values() if e.vision]
             if kind in VISION_KINDS and not vision:
-                skipped[name] = ("skipped: no endpoint with vision: true is configured (the embedded SmolLM2 is "
-                                 "text-only); add one under `endpoints`")
+                skipped[name] = (
+                    "skipped: no endpoint with vision: true is configured (the embedded SmolLM2 is "
+                    "text-only); add one under `endpoints`"
+                )
                 continue
             ep_name = vision[0].name if kind in VISION_KINDS else EMBEDDED
         if ep_name not in resolved:
-            raise StudyConfigError(f"config error: methods.{name}.params.endpoint: unknown endpoint {ep_name!r}; "
-                                   f"allowed: {', '.join(resolved)}")
+            raise StudyConfigError(
+                f"config error: methods.{name}.params.endpoint: unknown endpoint {ep_name!r}; "
+                f"allowed: {', '.join(resolved)}"
+            )
         endpoint = resolved[ep_name]
         if kind in VISION_KINDS and not endpoint.vision:
-            raise StudyConfigError(f"config error: methods.{name}.params.endpoint: {kind} sends images but endpoint "
-                                   f"{ep_name!r} ({endpoint.model}) has no `vision: true`")
+            raise StudyConfigError(
+                f"config error: methods.{name}.params.endpoint: {kind} sends images but endpoint "
+                f"{ep_name!r} ({endpoint.model}) has no `vision: true`"
+            )
         params["endpoint"] = ep_name
         params["endpoint_config"] = {k: v for k, v in endpoint.as_dict().items() if k != "name"}
     return skipped

@@ -32,16 +32,22 @@ class FakeOpenAI:
                 if isinstance(out, tuple) and out[0] == "sleep":
                     time.sleep(out[1])
                     out = "{}"
-                status, text = (out if isinstance(out, tuple) else (200, out))
+                status, text = out if isinstance(out, tuple) else (200, out)
                 if status != 200:
                     payload = json.dumps({"error": {"message": text, "type": "server_error"}}).encode()
                 else:
-                    payload = json.dumps({
-                        "id": "x", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": text}}],
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
-                    }).encode()
+                    payload = json.dumps(
+                        {
+                            "id": "x",
+                            "object": "chat.completion",
+                            "created": 0,
+                            "model": body.get("model", "fake"),
+                            "choices": [
+                                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                            ],
+                            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                        }
+                    ).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))

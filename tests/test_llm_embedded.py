@@ -20,8 +20,13 @@ LLM_ROWS = ["llm", "repaired", "fallback"]
 def embedded_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("llama_cpp")
     wd = tmp_path_factory.mktemp("embedded")
-    cfg = {"benchmarks": ["nb201-cifar10"], "methods": {"llm": {"kind": "llm"}}, "seeds": [0], "n_trials": 6,
-           "n_init": 3}
+    cfg = {
+        "benchmarks": ["nb201-cifar10"],
+        "methods": {"llm": {"kind": "llm"}},
+        "seeds": [0],
+        "n_trials": 6,
+        "n_init": 3,
+    }
     (wd / "study.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(wd, "--configfile", str(wd / "study.yaml"), timeout=900)
     return wd
@@ -53,19 +58,35 @@ def test_warm_cache_rerun_makes_zero_model_calls(embedded_study: Path) -> None:
     assert list(after["config"]) == list(before["config"])  # the rerun reproduces the trajectory
 
 
-def test_multimodal_study_skips_without_vision_and_never_writes_the_key(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_multimodal_study_skips_without_vision_and_never_writes_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "sk-live-SECRET-9f8e7d6c5b4a"
     monkeypatch.setenv("HPO_TEST_SECRET_KEY", secret)
     with FakeOpenAI(first_valid_config) as fake:
         cfg = {
             "benchmarks": ["mlp-car"],
-            "methods": {"llm": {"kind": "llm", "params": {"endpoint": "fake"}}, "mm_llm": {"kind": "mm_llm"},
-                        "mm_llm_blank": {"kind": "mm_llm_blank"}, "rs": {"kind": "random_search"}},
-            "endpoints": {"fake": {"base_url": fake.url, "model": "fake-vision", "vision": True,
-                                   "structured_output": "json_schema", "api_key_env": "HPO_TEST_SECRET_KEY",
-                                   "retries": 0, "price_prompt_per_1k": 0.01, "price_completion_per_1k": 0.03}},
-            "seeds": [0, 1], "n_trials": 6, "n_init": 3,
+            "methods": {
+                "llm": {"kind": "llm", "params": {"endpoint": "fake"}},
+                "mm_llm": {"kind": "mm_llm"},
+                "mm_llm_blank": {"kind": "mm_llm_blank"},
+                "rs": {"kind": "random_search"},
+            },
+            "endpoints": {
+                "fake": {
+                    "base_url": fake.url,
+                    "model": "fake-vision",
+                    "vision": True,
+                    "structured_output": "json_schema",
+                    "api_key_env": "HPO_TEST_SECRET_KEY",
+                    "retries": 0,
+                    "price_prompt_per_1k": 0.01,
+                    "price_completion_per_1k": 0.03,
+                }
+            },
+            "seeds": [0, 1],
+            "n_trials": 6,
+            "n_init": 3,
         }
         (tmp_path / "study.yaml").write_text(yaml.safe_dump(cfg))
         snakemake(tmp_path, "--configfile", str(tmp_path / "study.yaml"), "--resources", "llm_slots=3")
@@ -94,5 +115,7 @@ def test_multimodal_study_skips_without_vision_and_never_writes_the_key(tmp_path
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
     proc = snakemake(tmp_path, "--configfile", str(tmp_path / "bad.yaml"), check=False)
     assert proc.returncode != 0
-    assert ("config error: methods.mm_llm.params.endpoint: mm_llm sends images but endpoint 'fake' (fake-vision) "
-            "has no `vision: true`") in proc.stderr
+    assert (
+        "config error: methods.mm_llm.params.endpoint: mm_llm sends images but endpoint 'fake' (fake-vision) "
+        "has no `vision: true`"
+    ) in proc.stderr

@@ -21,8 +21,15 @@ from hpo.study import fill_defaults
 
 
 def _spec(kind: str, url: str, n_trials: int = 7, **params: Any) -> RunSpec:
-    endpoint = {"base_url": url, "model": "fake-vision", "vision": True, "structured_output": "json_schema",
-                "retries": 0, "timeout": 5.0, "api_key_env": "HPO_TEST_KEY"}
+    endpoint = {
+        "base_url": url,
+        "model": "fake-vision",
+        "vision": True,
+        "structured_output": "json_schema",
+        "retries": 0,
+        "timeout": 5.0,
+        "api_key_env": "HPO_TEST_KEY",
+    }
     endpoint.update(params.pop("endpoint_overrides", {}))
     p = fill_defaults(params_schema(kind), {"endpoint": "fake", "endpoint_config": endpoint, "cache": "off", **params})
     return RunSpec(benchmark="mlp-car", method=kind, kind=kind, seed=0, n_trials=n_trials, n_init=4, params=p)
@@ -74,13 +81,17 @@ def test_multimodal_requests_images_controls_and_identical_text(tmp_path: Path) 
             assert im_seen.convert("L").getextrema()[0] < 128  # real plot: has dark pixels
     # The images of each trial are kept next to the trajectory, byte-identical to what was sent.
     kept = sorted((tmp_path / "mm_llm" / "0_images").glob("trial_005_*.png"))
-    assert [p.name for p in kept] == ["trial_005_best_so_far.png", "trial_005_hyperparameters.png",
-                                      "trial_005_top_two.png"]
+    assert [p.name for p in kept] == [
+        "trial_005_best_so_far.png",
+        "trial_005_hyperparameters.png",
+        "trial_005_top_two.png",
+    ]
     first = sent["mm_llm"][0]["messages"][-1]["content"][1]["image_url"]["url"]
     import base64
 
     assert (tmp_path / "mm_llm" / "0_images" / "trial_005_hyperparameters.png").read_bytes() == base64.b64decode(
-        first.split(",", 1)[1])
+        first.split(",", 1)[1]
+    )
 
 
 def test_images_are_byte_for_byte_deterministic(table_dir: Path) -> None:
@@ -101,17 +112,34 @@ def test_vision_required_before_any_call() -> None:
 
 
 def test_repair_reask_and_fallback_are_counted() -> None:
-    script = iter([
-        "Sure! I think a small learning rate is best.",  # trial 5: non-JSON -> re-ask
-        json.dumps({"config": {"alpha": "abc", "batch_size": 4, "depth": 1, "learning_rate_init": 1, "width": 16}}),
-        json.dumps({"config": {"alpha": 1e-8}}),  # missing keys -> fallback after 3 attempts
-        # trial 6: out of range (snapped), numeric string (coerced), unknown key (dropped) -> repaired
-        json.dumps({"rationale": "try big", "config": {"alpha": 5.0, "batch_size": "16", "depth": 2,
-                                                       "learning_rate_init": 0.0011, "width": 1000, "extra": 1}}),
-        # trial 7: clean
-        json.dumps({"rationale": "clean", "config": {"alpha": 1e-08, "batch_size": 4, "depth": 3,
-                                                     "learning_rate_init": 1e-05, "width": 16}}),
-    ])
+    script = iter(
+        [
+            "Sure! I think a small learning rate is best.",  # trial 5: non-JSON -> re-ask
+            json.dumps({"config": {"alpha": "abc", "batch_size": 4, "depth": 1, "learning_rate_init": 1, "width": 16}}),
+            json.dumps({"config": {"alpha": 1e-8}}),  # missing keys -> fallback after 3 attempts
+            # trial 6: out of range (snapped), numeric string (coerced), unknown key (dropped) -> repaired
+            json.dumps(
+                {
+                    "rationale": "try big",
+                    "config": {
+                        "alpha": 5.0,
+                        "batch_size": "16",
+                        "depth": 2,
+                        "learning_rate_init": 0.0011,
+                        "width": 1000,
+                        "extra": 1,
+                    },
+                }
+            ),
+            # trial 7: clean
+            json.dumps(
+                {
+                    "rationale": "clean",
+                    "config": {"alpha": 1e-08, "batch_size": 4, "depth": 3, "learning_rate_init": 1e-05, "width": 16},
+                }
+            ),
+        ]
+    )
     with FakeOpenAI(lambda req: next(script)) as fake:
         table, _ = run(_spec("llm", fake.url), B.make("mlp-car"))
         requests = fake.requests
@@ -119,13 +147,21 @@ def test_repair_reask_and_fallback_are_counted() -> None:
     assert list(df.loc[5:7, "origin"]) == ["fallback", "repaired", "llm"]
     assert list(df.loc[5:7, "attempts"]) == [3, 1, 1]
     assert df.loc[5, "prompt_tokens"] == 300 and df.loc[5, "completion_tokens"] == 60
-    assert json.loads(df.loc[6, "config"]) == {"alpha": 1.0, "batch_size": 16, "depth": 2,
-                                               "learning_rate_init": 0.0016681006, "width": 1024}
+    assert json.loads(df.loc[6, "config"]) == {
+        "alpha": 1.0,
+        "batch_size": 16,
+        "depth": 2,
+        "learning_rate_init": 0.0016681006,
+        "width": 1024,
+    }
     assert df.loc[6, "rationale"] == "try big" and "extra" in df.loc[6, "raw_reply"]
     # the re-asks fed the error back to the model
     assert "no JSON object" in requests[1]["messages"][-1]["content"]
     assert "alpha: 'abc' is not a number" in requests[2]["messages"][-1]["content"]
-    assert requests[1]["messages"][-2] == {"role": "assistant", "content": "Sure! I think a small learning rate is best."}
+    assert requests[1]["messages"][-2] == {
+        "role": "assistant",
+        "content": "Sure! I think a small learning rate is best.",
+    }
 
 
 def test_zero_shot_initial_design_from_the_model() -> None:
@@ -144,10 +180,13 @@ def test_zero_shot_initial_design_from_the_model() -> None:
     assert df["config"].iloc[:4].nunique() == 4
 
 
-@pytest.mark.parametrize(("reply", "overrides", "match"), [
-    (lambda req: (500, "boom"), {}, "InternalServerError"),
-    (lambda req: ("sleep", 3), {"timeout": 0.5}, "APITimeoutError"),
-])
+@pytest.mark.parametrize(
+    ("reply", "overrides", "match"),
+    [
+        (lambda req: (500, "boom"), {}, "InternalServerError"),
+        (lambda req: ("sleep", 3), {"timeout": 0.5}, "APITimeoutError"),
+    ],
+)
 def test_endpoint_faults_give_clear_errors_quickly(reply: Any, overrides: dict, match: str) -> None:
     with FakeOpenAI(reply) as fake:
         t0 = time.perf_counter()
@@ -166,3 +205,61 @@ def test_endpoint_down_and_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(RuntimeError, match="environment variable HPO_TEST_KEY is not set"):
             run(_spec("llm", fake.url), B.make("mlp-car"))
         assert fake.requests == []
+
+
+def test_killed_llm_run_resumes_without_paying_again(tmp_path: Path) -> None:
+    """SIGKILL in the middle of the LLM trials: no readable partial file; the rerun re-asks only what was not
+    answered before (the answered calls come from the reply cache)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    out, cache = tmp_path / "run.parquet", tmp_path / "cache"
+    hang = {"on": True}
+
+    def reply(req: dict[str, Any]) -> Any:
+        if hang["on"] and len(first.requests) >= 3:
+            return ("sleep", 60)
+        return first_valid_config(req)
+
+    def cmd(url: str) -> list[str]:
+        params = _spec("llm", url, n_trials=10).params | {"cache": "readwrite"}
+        return [
+            sys.executable,
+            "-m",
+            "hpo",
+            "run",
+            "mlp-car",
+            "llm",
+            "--n-trials",
+            "10",
+            "--n-init",
+            "4",
+            "--params",
+            json.dumps(params),
+            "--cache",
+            str(cache),
+            "--out",
+            str(out),
+        ]
+
+    with FakeOpenAI(reply) as first:
+        proc = subprocess.Popen(cmd(first.url), cwd=ROOT, env={**os.environ, "HPO_TEST_KEY": "k"})
+        deadline = time.time() + 120
+        while len(first.requests) < 3 and time.time() < deadline:
+            time.sleep(0.1)
+        assert len(first.requests) == 3  # two trials answered, the third call hangs
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        hang["on"] = False
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.suffix == ".parquet"]
+    with FakeOpenAI(first_valid_config) as second:
+        subprocess.run(cmd(second.url), cwd=ROOT, env={**os.environ, "HPO_TEST_KEY": "k"}, check=True, timeout=120)
+        assert len(second.requests) == 6 - 2  # 6 LLM trials, 2 already paid for
+    import pyarrow.parquet as pq
+
+    df = pq.read_table(out).to_pandas()
+    assert list(df["cache_hits"].iloc[4:6]) == [1, 1] and list(df["cache_hits"].iloc[6:]) == [0] * 4

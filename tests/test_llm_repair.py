@@ -27,8 +27,13 @@ def test_log_grids_snap_in_log_space(table_dir: Path) -> None:
 
 def test_continuous_clip_round_and_categories() -> None:
     space = CS.ConfigurationSpace()
-    space.add([CS.UniformFloatHyperparameter("lr", 1e-4, 1e-1, log=True), CS.UniformIntegerHyperparameter("n", 1, 9),
-               CS.CategoricalHyperparameter("act", ["relu", "tanh"])])
+    space.add(
+        [
+            CS.UniformFloatHyperparameter("lr", 1e-4, 1e-1, log=True),
+            CS.UniformIntegerHyperparameter("n", 1, 9),
+            CS.CategoricalHyperparameter("act", ["relu", "tanh"]),
+        ]
+    )
     p = repair_config(space, {"lr": 5.0, "n": 3.6, "act": "TANH", "bogus": 1})
     assert p.values == {"lr": 0.1, "n": 4, "act": "tanh"} and p.repaired
     assert any("dropped unknown keys ['bogus']" in n for n in p.notes)

@@ -57,8 +57,12 @@ class LLMClient:
 
                 self._server = EmbeddedServer(log_path=self.server_log)
                 base_url = self._server.__enter__()
-            self._client = openai.OpenAI(base_url=base_url, api_key=self.endpoint.api_key(),
-                                         timeout=self.endpoint.timeout, max_retries=self.endpoint.retries)
+            self._client = openai.OpenAI(
+                base_url=base_url,
+                api_key=self.endpoint.api_key(),
+                timeout=self.endpoint.timeout,
+                max_retries=self.endpoint.retries,
+            )
         return self._client
 
     def complete(self, messages: list[dict[str, Any]], schema: dict[str, Any]) -> Reply:
@@ -76,16 +80,24 @@ class LLMClient:
         key = request_key(request)
         hit = self.cache.get(key)
         if hit is not None:
-            return Reply(hit["text"], hit["prompt_tokens"], hit["completion_tokens"], 0.0,
-                         ep.cost(hit["prompt_tokens"], hit["completion_tokens"]), cached=True)
+            return Reply(
+                hit["text"],
+                hit["prompt_tokens"],
+                hit["completion_tokens"],
+                0.0,
+                ep.cost(hit["prompt_tokens"], hit["completion_tokens"]),
+                cached=True,
+            )
         client = self._connect()
         kwargs = {k: v for k, v in request.items() if v is not None}
         t0 = time.perf_counter()
         try:
             resp = client.chat.completions.create(**kwargs)
         except Exception as exc:  # openai raises APIConnectionError, APITimeoutError, APIStatusError, ...
-            raise EndpointError(f"endpoint {ep.name!r} ({ep.model}) failed after {ep.retries} retries: "
-                                f"{type(exc).__name__}: {str(exc)[:200]}") from None
+            raise EndpointError(
+                f"endpoint {ep.name!r} ({ep.model}) failed after {ep.retries} retries: "
+                f"{type(exc).__name__}: {str(exc)[:200]}"
+            ) from None
         latency = time.perf_counter() - t0
         self.calls += 1
         text = (resp.choices[0].message.content or "") if resp.choices else ""

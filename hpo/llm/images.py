@@ -78,7 +78,7 @@ def per_hyperparameter(space: Any, history: list[Observation]) -> bytes:
             ax.set_xticks(range(len(labels)), [str(v)[:8] for v in labels], fontsize=6, rotation=30)
         ax.set_title(name, fontsize=8)
         ax.tick_params(labelsize=6)
-    for ax in axes.flat[len(names):]:
+    for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
     fig.suptitle("Loss (y, lower is better) vs. each hyperparameter; colour = trial number", fontsize=9)
     fig.colorbar(sc, ax=axes.ravel().tolist(), shrink=0.8).ax.tick_params(labelsize=6)

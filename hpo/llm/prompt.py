@@ -32,7 +32,8 @@ def task_text(benchmark_id: str, info: dict[str, Any], space: Any, n_trials: int
     """The stable part of the prompt: task, metric and direction, search space, answer format."""
     lines = [
         f"Task: tune {info.get('description', benchmark_id)} (benchmark {benchmark_id}"
-        + (f", dataset {info['dataset']}" if info.get("dataset") else "") + ").",
+        + (f", dataset {info['dataset']}" if info.get("dataset") else "")
+        + ").",
         f"Metric: loss = {info.get('loss', 'loss')}; lower is better (minimize).",
         f"Budget: {n_trials} evaluations in total.",
         "Hyperparameters:",
@@ -53,8 +54,10 @@ def history_text(history: list[Observation], best_k: int, recent_m: int) -> str:
         rest = history[: len(history) - len(recent)]
         best = sorted(rest, key=lambda o: (o.loss, o.trial))[:best_k]
         shown = sorted(best, key=lambda o: o.trial) + recent
-        note = (f"History ({len(history)} evaluated; shown: the {len(best)} best earlier ones, then the "
-                f"{len(recent)} most recent, oldest first):")
+        note = (
+            f"History ({len(history)} evaluated; shown: the {len(best)} best earlier ones, then the "
+            f"{len(recent)} most recent, oldest first):"
+        )
     # A table (names once, then values) costs about half the tokens of one JSON object per trial.
     names = sorted(history[0].config)
     header = ",".join(["trial", *names, "loss"])
@@ -69,9 +72,12 @@ def _cell(value: Any) -> str:
 
 
 def user_text(task: str, history: list[Observation], best_k: int, recent_m: int, n_configs: int | None) -> str:
-    ask = ("Propose the next configuration to evaluate." if n_configs is None else
-           f"Propose {n_configs} diverse configurations for an initial design, as "
-           '{"rationale": "...", "configs": [...]}.')
+    ask = (
+        "Propose the next configuration to evaluate."
+        if n_configs is None
+        else f"Propose {n_configs} diverse configurations for an initial design, as "
+        '{"rationale": "...", "configs": [...]}.'
+    )
     return f"{task}\n\n{history_text(history, best_k, recent_m)}\n\n{ask}"
 
 

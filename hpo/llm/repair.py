@@ -35,7 +35,7 @@ def extract_json(text: str) -> Any:
         pass
     for match in re.finditer(r"\{", text):
         try:
-            obj, _ = json.JSONDecoder().raw_decode(text[match.start():])
+            obj, _ = json.JSONDecoder().raw_decode(text[match.start() :])
             return obj
         except ValueError:
             continue

@@ -40,8 +40,14 @@ def free_port() -> int:
 class EmbeddedServer:
     """``with EmbeddedServer() as base_url: ...`` runs ``python -m llama_cpp.server`` for the block's duration."""
 
-    def __init__(self, *, n_threads: int = 1, n_ctx: int = 4096, startup_timeout: float = 120.0,
-                 log_path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        n_threads: int = 1,
+        n_ctx: int = 4096,
+        startup_timeout: float = 120.0,
+        log_path: str | Path | None = None,
+    ) -> None:
         self.n_threads, self.n_ctx, self.startup_timeout = n_threads, n_ctx, startup_timeout
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -51,9 +57,23 @@ class EmbeddedServer:
         if importlib.util.find_spec("llama_cpp") is None:
             raise RuntimeError("the embedded LLM needs llama-cpp-python: pip install 'llama-cpp-python[server]'")
         port = free_port()
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()), "--host", "127.0.0.1",
-               "--port", str(port), "--n_threads", str(self.n_threads), "--n_ctx", str(self.n_ctx),
-               "--verbose", "False"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(smollm2_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_threads",
+            str(self.n_threads),
+            "--n_ctx",
+            str(self.n_ctx),
+            "--verbose",
+            "False",
+        ]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.base_url = f"http://127.0.0.1:{port}/v1"
@@ -83,6 +103,7 @@ class EmbeddedServer:
                 pass
             self.proc.wait(timeout=10)
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

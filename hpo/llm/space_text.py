@@ -68,8 +68,14 @@ def proposal_schema(space: Any, n_configs: int | None = None) -> dict[str, Any]:
     """
     rationale = {"type": "string", "maxLength": 120}
     if n_configs is None:
-        return {"type": "object", "properties": {"rationale": rationale, "config": config_schema(space)},
-                "required": ["rationale", "config"]}
+        return {
+            "type": "object",
+            "properties": {"rationale": rationale, "config": config_schema(space)},
+            "required": ["rationale", "config"],
+        }
     items = {"type": "array", "items": config_schema(space), "minItems": n_configs, "maxItems": n_configs}
-    return {"type": "object", "properties": {"rationale": rationale, "configs": items},
-            "required": ["rationale", "configs"]}
+    return {
+        "type": "object",
+        "properties": {"rationale": rationale, "configs": items},
+        "required": ["rationale", "configs"],
+    }

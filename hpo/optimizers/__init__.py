@@ -58,7 +58,11 @@ def module_files(kind: str) -> list[Path]:
             continue
         seen.append(path)
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(("hpo.optimizers.", "hpo.llm.")):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith(("hpo.optimizers.", "hpo.llm."))
+            ):
                 todo.append(pkg.joinpath(*node.module.split(".")[1:]).with_suffix(".py"))
     return sorted(seen)
 

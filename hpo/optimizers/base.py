@@ -19,8 +19,15 @@ class Optimizer(ABC):
 
     PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}, "additionalProperties": False}
 
-    def __init__(self, space: ConfigurationSpace, *, seed: int, n_trials: int, params: dict[str, Any],
-                 context: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        space: ConfigurationSpace,
+        *,
+        seed: int,
+        n_trials: int,
+        params: dict[str, Any],
+        context: dict[str, Any] | None = None,
+    ) -> None:
         self.space = space
         # Run context from the harness: benchmark id and info, n_init, cache and artifact directories.
         self.context = context or {}

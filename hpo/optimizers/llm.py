@@ -17,12 +17,17 @@ from hpo.space import config_dict, stable_seed
 if TYPE_CHECKING:
     from ConfigSpace import Configuration, ConfigurationSpace
 
-REASK = ("Your answer could not be used: {error}. Answer again with one JSON object in the required format, "
-         "using only the allowed values.")
+REASK = (
+    "Your answer could not be used: {error}. Answer again with one JSON object in the required format, "
+    "using only the allowed values."
+)
 
 LLM_PARAMS: dict[str, Any] = {
-    "endpoint": {"type": ["string", "null"], "default": "embedded",
-                 "description": "name of an entry of the study's `endpoints`, or `embedded` (local SmolLM2)"},
+    "endpoint": {
+        "type": ["string", "null"],
+        "default": "embedded",
+        "description": "name of an entry of the study's `endpoints`, or `embedded` (local SmolLM2)",
+    },
     "endpoint_config": {"type": "object", "default": {}, "description": "resolved by the workflow; do not set"},
     "history_best_k": {"type": "integer", "minimum": 0, "default": 10},
     "history_recent_m": {"type": "integer", "minimum": 1, "default": 10},
@@ -35,12 +40,22 @@ LLM_PARAMS: dict[str, Any] = {
 class LLMOptimizer(Optimizer):
     """Text-only LLM optimizer."""
 
-    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": LLM_PARAMS,
-                                               "additionalProperties": False}
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": LLM_PARAMS,
+        "additionalProperties": False,
+    }
     USES_IMAGES: ClassVar[bool] = False
 
-    def __init__(self, space: ConfigurationSpace, *, seed: int, n_trials: int, params: dict[str, Any],
-                 context: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        space: ConfigurationSpace,
+        *,
+        seed: int,
+        n_trials: int,
+        params: dict[str, Any],
+        context: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(space, seed=seed, n_trials=n_trials, params=params, context=context)
         from ConfigSpace import ConfigurationSpace
 
@@ -50,13 +65,20 @@ class LLMOptimizer(Optimizer):
         from hpo.llm.prompt import task_text
 
         ctx = self.context
-        self.endpoint = EndpointConfig.from_dict(params.get("endpoint") or "embedded",
-                                                 params.get("endpoint_config") or {})
+        self.endpoint = EndpointConfig.from_dict(
+            params.get("endpoint") or "embedded", params.get("endpoint_config") or {}
+        )
         if self.USES_IMAGES and not self.endpoint.vision:
-            raise ValueError(f"method kind {ctx.get('kind', 'mm_llm')} sends images, but endpoint "
-                             f"{self.endpoint.name!r} ({self.endpoint.model}) has no `vision: true`")
-        self.client = LLMClient(self.endpoint, ReplyCache(ctx.get("cache_dir"), params.get("cache", "readwrite")),
-                                seed, server_log=ctx.get("server_log"))
+            raise ValueError(
+                f"method kind {ctx.get('kind', 'mm_llm')} sends images, but endpoint "
+                f"{self.endpoint.name!r} ({self.endpoint.model}) has no `vision: true`"
+            )
+        self.client = LLMClient(
+            self.endpoint,
+            ReplyCache(ctx.get("cache_dir"), params.get("cache", "readwrite")),
+            seed,
+            server_log=ctx.get("server_log"),
+        )
         self.task = task_text(ctx.get("benchmark", "?"), ctx.get("info", {}), space, n_trials)
         self.history: list[Any] = []
         self._queue: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -72,8 +94,13 @@ class LLMOptimizer(Optimizer):
     def prompt_text(self, n_configs: int | None = None) -> str:
         from hpo.llm.prompt import user_text
 
-        return user_text(self.task, self.history, self.params.get("history_best_k", 10),
-                         self.params.get("history_recent_m", 10), n_configs)
+        return user_text(
+            self.task,
+            self.history,
+            self.params.get("history_best_k", 10),
+            self.params.get("history_recent_m", 10),
+            n_configs,
+        )
 
     def build_messages(self, text: str) -> list[dict[str, Any]]:
         from hpo.llm.prompt import messages
@@ -106,8 +133,16 @@ class LLMOptimizer(Optimizer):
 
         schema = proposal_schema(self.space, n_configs)
         msgs = self.build_messages(self.prompt_text(n_configs))
-        stats = {"attempts": 0, "prompt_tokens": 0, "completion_tokens": 0, "llm_latency": 0.0, "llm_cost": 0.0,
-                 "cache_hits": 0, "raw_reply": None, "rationale": None}
+        stats = {
+            "attempts": 0,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "llm_latency": 0.0,
+            "llm_cost": 0.0,
+            "cache_hits": 0,
+            "raw_reply": None,
+            "rationale": None,
+        }
         want = n_configs or 1
         good: list[Any] = []
         for _ in range(1 + int(self.params.get("max_reasks", 2))):
@@ -125,12 +160,22 @@ class LLMOptimizer(Optimizer):
             if good:
                 break
             error = next(p.error for p in parsed if p.error)
-            msgs = [*msgs, {"role": "assistant", "content": reply.text},
-                    {"role": "user", "content": REASK.format(error=error)}]
+            msgs = [
+                *msgs,
+                {"role": "assistant", "content": reply.text},
+                {"role": "user", "content": REASK.format(error=error)},
+            ]
         out = []
         for i in range(want):
-            info = dict(stats) if i == 0 else {**{k: 0 for k in stats if k not in ("raw_reply", "rationale")},
-                                               "llm_latency": 0.0, "llm_cost": 0.0}
+            info = (
+                dict(stats)
+                if i == 0
+                else {
+                    **{k: 0 for k in stats if k not in ("raw_reply", "rationale")},
+                    "llm_latency": 0.0,
+                    "llm_cost": 0.0,
+                }
+            )
             if i < len(good):
                 info["origin"] = "repaired" if good[i].repaired else "llm"
                 out.append((good[i].values, info))

@@ -13,8 +13,11 @@ from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer
 
 MM_PARAMS: dict[str, Any] = {
     **LLM_PARAMS,
-    "endpoint": {"type": ["string", "null"], "default": None,
-                 "description": "an endpoint with vision: true; unset = the study's first vision endpoint"},
+    "endpoint": {
+        "type": ["string", "null"],
+        "default": None,
+        "description": "an endpoint with vision: true; unset = the study's first vision endpoint",
+    },
     "detail": {"enum": ["low", "high", "auto"], "default": "low"},
 }
 
@@ -22,8 +25,7 @@ MM_PARAMS: dict[str, Any] = {
 class MMLLMOptimizer(LLMOptimizer):
     """Multimodal LLM optimizer: sends the history images with every request."""
 
-    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": MM_PARAMS,
-                                               "additionalProperties": False}
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": MM_PARAMS, "additionalProperties": False}
     USES_IMAGES: ClassVar[bool] = True
     BLANK: ClassVar[bool] = False
 

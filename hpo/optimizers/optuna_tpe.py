@@ -26,8 +26,15 @@ class OptunaTPE(Optimizer):
         "additionalProperties": False,
     }
 
-    def __init__(self, space: ConfigurationSpace, *, seed: int, n_trials: int, params: dict[str, Any],
-                 context: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        space: ConfigurationSpace,
+        *,
+        seed: int,
+        n_trials: int,
+        params: dict[str, Any],
+        context: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(space, seed=seed, n_trials=n_trials, params=params, context=context)
         import optuna
 

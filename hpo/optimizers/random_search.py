@@ -14,8 +14,15 @@ if TYPE_CHECKING:
 class RandomSearch(Optimizer):
     """Uniform samples from the ConfigSpace with its own seeded copy of the space."""
 
-    def __init__(self, space: ConfigurationSpace, *, seed: int, n_trials: int, params: dict[str, Any],
-                 context: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        space: ConfigurationSpace,
+        *,
+        seed: int,
+        n_trials: int,
+        params: dict[str, Any],
+        context: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(space, seed=seed, n_trials=n_trials, params=params, context=context)
         from ConfigSpace import ConfigurationSpace
 

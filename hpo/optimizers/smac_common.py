@@ -22,8 +22,15 @@ class SMACBase(Optimizer):
 
     FACADE: ClassVar[str] = ""
 
-    def __init__(self, space: ConfigurationSpace, *, seed: int, n_trials: int, params: dict[str, Any],
-                 context: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        space: ConfigurationSpace,
+        *,
+        seed: int,
+        n_trials: int,
+        params: dict[str, Any],
+        context: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(space, seed=seed, n_trials=n_trials, params=params, context=context)
         import smac
         from smac.runhistory.dataclasses import TrialInfo, TrialValue
