@@ -200,12 +200,23 @@ def test_llm_figure_has_four_panels(tmp_path):
     assert {frozenset(p) for p in pairs} >= {frozenset(("llm", "mm_llm"))}
 
 
+def write_prompt_images(img_dir: Path, trials: range) -> None:
+    """What an mm_llm run leaves next to its trajectory: the real prompt plots (hpo.llm.images) of each trial."""
+    from hpo import benchmarks
+    from hpo.llm import images
+    from hpo.llm.prompt import Observation
+
+    space = benchmarks.make("synth-branin").space
+    rng = np.random.default_rng(0)
+    history = [Observation(t, dict(space.sample_configuration()), float(rng.random())) for t in range(1, 3)]
+    img_dir.mkdir(parents=True)
+    for trial in trials:
+        for name, png in zip(images.IMAGE_NAMES, images.render(space, history)):
+            (img_dir / f"trial_{trial:03d}_{name}.png").write_bytes(png)
+        history.append(Observation(trial, dict(space.sample_configuration()), float(rng.random())))
+
+
 def test_gallery_with_and_without_images(tmp_path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     df = make_trajectories({"mm_llm": 0.1}, benchmarks=("b1",), seeds=(0,), llm=("mm_llm",))
     runs = tmp_path / "runs"
     assert plot_gallery(df, runs, [tmp_path / "none.png"], tmp_path / "none.md") == []
@@ -213,19 +224,19 @@ def test_gallery_with_and_without_images(tmp_path):
     read_png(tmp_path / "none.png")
 
     img_dir = runs / "b1" / "mm_llm" / "0_images"
-    img_dir.mkdir(parents=True)
-    for trial in (3, 4, 5, 6):
-        fig, ax = plt.subplots(figsize=(2, 2))
-        ax.plot(range(trial))
-        fig.savefig(img_dir / f"trial_{trial:03d}_history.png")
-        plt.close(fig)
-    (img_dir / "trial_004_broken.png").write_bytes(b"not a png")
+    write_prompt_images(img_dir, range(3, 7))
+    (img_dir / "trial_004_broken.png").write_bytes(b"not a png")  # a truncated file is shown as such, no crash
     shown = plot_gallery(df, runs, [tmp_path / "g.png"], tmp_path / "g.md", methods=["mm_llm"], per_method=2)
-    assert [e.trial for e in shown] == [3, 5]
+    assert [e.trial for e in shown] == [3, 5]  # spread over the run
+    assert len(shown[0].images) == 3
+    shown = plot_gallery(df, runs, [tmp_path / "g.png"], tmp_path / "g.md", methods=["mm_llm"], per_method=4)
+    assert [len(e.images) for e in shown] == [3, 4, 3, 3]
     md = (tmp_path / "g.md").read_text()
-    assert "](runs/b1/mm_llm/0_images/trial_003_history.png)" in md and '"x": 3' in md and "origin: llm" in md
+    assert "](runs/b1/mm_llm/0_images/trial_003_best_so_far.png)" in md
+    assert '"x": 3' in md and "origin: llm" in md
     gallery = read_png(tmp_path / "g.png")
     assert gallery.height > read_png(tmp_path / "none.png").height
+    print(f"gallery: {tmp_path / 'g.png'}")
 
 
 def test_report_md_headline(study):

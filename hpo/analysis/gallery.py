@@ -22,7 +22,7 @@ from hpo.analysis.plots import _pyplot, save
 
 IMAGE_RE = re.compile(r"(?P<benchmark>[^/]+)/(?P<method>[^/]+)/(?P<seed>\d+)_images/trial_(?P<trial>\d+)_[^/]*\.png$")
 NO_IMAGES_NOTE = "No multimodal runs are present: no images under {runs}/<benchmark>/<method>/<seed>_images/."
-MAX_IMAGES_PER_TRIAL = 2
+MAX_IMAGES_PER_TRIAL = 3  # mm_llm sends three plots per prompt (hpo.llm.images.IMAGE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def plot_gallery(
     fig, axes = plt.subplots(
         len(entries),
         MAX_IMAGES_PER_TRIAL + 1,
-        figsize=(13, 3.0 * len(entries)),
+        figsize=(4 + 4 * MAX_IMAGES_PER_TRIAL, 3.0 * len(entries)),
         squeeze=False,
         gridspec_kw={"width_ratios": [1] * MAX_IMAGES_PER_TRIAL + [1.4]},
     )

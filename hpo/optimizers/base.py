@@ -37,6 +37,10 @@ class Optimizer(ABC):
         # Per-trial extras of the last ``ask`` (trajectory columns such as origin, tokens, latency); the harness
         # copies them into the trial's row. Classical optimizers leave it empty.
         self.last_ask_info: dict[str, Any] = {}
+        self.setup()
+
+    def setup(self) -> None:  # noqa: B027 - optional hook
+        """Build the optimizer's state from the fields set above (subclasses override this, not ``__init__``)."""
 
     @property
     def uses_shared_initial_design(self) -> bool:

@@ -15,7 +15,7 @@ from hpo.optimizers.base import Optimizer
 from hpo.space import config_dict, stable_seed
 
 if TYPE_CHECKING:
-    from ConfigSpace import Configuration, ConfigurationSpace
+    from ConfigSpace import Configuration
 
 REASK = (
     "Your answer could not be used: {error}. Answer again with one JSON object in the required format, "
@@ -47,16 +47,7 @@ class LLMOptimizer(Optimizer):
     }
     USES_IMAGES: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        space: ConfigurationSpace,
-        *,
-        seed: int,
-        n_trials: int,
-        params: dict[str, Any],
-        context: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(space, seed=seed, n_trials=n_trials, params=params, context=context)
+    def setup(self) -> None:
         from ConfigSpace import ConfigurationSpace
 
         from hpo.llm.cache import ReplyCache
@@ -66,7 +57,7 @@ class LLMOptimizer(Optimizer):
 
         ctx = self.context
         self.endpoint = EndpointConfig.from_dict(
-            params.get("endpoint") or "embedded", params.get("endpoint_config") or {}
+            self.params.get("endpoint") or "embedded", self.params.get("endpoint_config") or {}
         )
         if self.USES_IMAGES and not self.endpoint.vision:
             raise ValueError(
@@ -75,15 +66,15 @@ class LLMOptimizer(Optimizer):
             )
         self.client = LLMClient(
             self.endpoint,
-            ReplyCache(ctx.get("cache_dir"), params.get("cache", "readwrite")),
-            seed,
+            ReplyCache(ctx.get("cache_dir"), self.params.get("cache", "readwrite")),
+            self.seed,
             server_log=ctx.get("server_log"),
         )
-        self.task = task_text(ctx.get("benchmark", "?"), ctx.get("info", {}), space, n_trials)
+        self.task = task_text(ctx.get("benchmark", "?"), ctx.get("info", {}), self.space, self.n_trials)
         self.history: list[Any] = []
         self._queue: list[tuple[dict[str, Any], dict[str, Any]]] = []
-        self._fallback = ConfigurationSpace(seed=stable_seed("llm-fallback", seed))
-        self._fallback.add(list(space.values()))
+        self._fallback = ConfigurationSpace(seed=stable_seed("llm-fallback", self.seed))
+        self._fallback.add(list(self.space.values()))
         self.artifacts = Path(ctx["artifacts_dir"]) if ctx.get("artifacts_dir") else None
 
     @property

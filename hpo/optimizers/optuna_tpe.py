@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from hpo.optimizers.base import Optimizer
 
 if TYPE_CHECKING:
-    from ConfigSpace import Configuration, ConfigurationSpace
+    from ConfigSpace import Configuration
 
 
 class OptunaTPE(Optimizer):
@@ -26,29 +26,20 @@ class OptunaTPE(Optimizer):
         "additionalProperties": False,
     }
 
-    def __init__(
-        self,
-        space: ConfigurationSpace,
-        *,
-        seed: int,
-        n_trials: int,
-        params: dict[str, Any],
-        context: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(space, seed=seed, n_trials=n_trials, params=params, context=context)
+    def setup(self) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self._optuna = optuna
         # n_startup_trials=0: the harness's shared initial design *is* the startup phase.
         sampler = optuna.samplers.TPESampler(
-            seed=seed,
+            seed=self.seed,
             n_startup_trials=0,
-            multivariate=params.get("multivariate", True),
-            n_ei_candidates=params.get("n_ei_candidates", 24),
+            multivariate=self.params.get("multivariate", True),
+            n_ei_candidates=self.params.get("n_ei_candidates", 24),
         )
         self._study = optuna.create_study(direction="minimize", sampler=sampler)
-        self._dists = {hp.name: self._distribution(hp) for hp in space.values()}
+        self._dists = {hp.name: self._distribution(hp) for hp in self.space.values()}
         self._pending: dict[str, Any] = {}
 
     def _distribution(self, hp: Any) -> Any:

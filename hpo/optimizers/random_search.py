@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hpo.optimizers.base import Optimizer
 from hpo.space import stable_seed
 
 if TYPE_CHECKING:
-    from ConfigSpace import Configuration, ConfigurationSpace
+    from ConfigSpace import Configuration
 
 
 class RandomSearch(Optimizer):
     """Uniform samples from the ConfigSpace with its own seeded copy of the space."""
 
-    def __init__(
-        self,
-        space: ConfigurationSpace,
-        *,
-        seed: int,
-        n_trials: int,
-        params: dict[str, Any],
-        context: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(space, seed=seed, n_trials=n_trials, params=params, context=context)
+    def setup(self) -> None:
         from ConfigSpace import ConfigurationSpace
 
-        self._sampler = ConfigurationSpace(seed=stable_seed("random-search", seed))
-        self._sampler.add(list(space.values()))
+        self._sampler = ConfigurationSpace(seed=stable_seed("random-search", self.seed))
+        self._sampler.add(list(self.space.values()))
 
     def ask(self) -> Configuration:
         from ConfigSpace import Configuration

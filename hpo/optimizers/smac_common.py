@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from hpo.optimizers.base import Optimizer
 
 if TYPE_CHECKING:
-    from ConfigSpace import Configuration, ConfigurationSpace
+    from ConfigSpace import Configuration
 
 
 class SMACBase(Optimizer):
@@ -22,16 +22,7 @@ class SMACBase(Optimizer):
 
     FACADE: ClassVar[str] = ""
 
-    def __init__(
-        self,
-        space: ConfigurationSpace,
-        *,
-        seed: int,
-        n_trials: int,
-        params: dict[str, Any],
-        context: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(space, seed=seed, n_trials=n_trials, params=params, context=context)
+    def setup(self) -> None:
         import smac
         from smac.runhistory.dataclasses import TrialInfo, TrialValue
 
@@ -39,10 +30,10 @@ class SMACBase(Optimizer):
         self._outdir = tempfile.mkdtemp(prefix="smac-")
         facade = getattr(smac, self.FACADE)
         scenario = smac.Scenario(
-            space,
+            self.space,
             deterministic=True,
-            n_trials=n_trials + 1,
-            seed=seed,
+            n_trials=self.n_trials + 1,
+            seed=self.seed,
             output_directory=self._outdir,
         )
         self._smac = facade(
@@ -50,7 +41,7 @@ class SMACBase(Optimizer):
             target_function=self._never_called,
             initial_design=facade.get_initial_design(scenario, n_configs=0),
             overwrite=True,
-            logging_level=params.get("logging_level", 40),
+            logging_level=self.params.get("logging_level", 40),
             **self._facade_kwargs(scenario, facade),
         )
         self._asked: dict[Any, Any] = {}

@@ -1,0 +1,168 @@
+"""Faults as they happen on a cluster, with real Snakemake: killed jobs, a method that always fails, corrupt files.
+
+What must hold: a killed run leaves no readable partial trajectory and completes on rerun; with --keep-going one
+broken method does not stop the others and shows up as failed in run_status.csv (with the job's error); a corrupt
+run file is named by aggregation and never silently used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT
+
+from hpo import trajectory
+
+pytestmark = pytest.mark.slow
+
+
+def start_snakemake(workdir: Path, *args: str) -> subprocess.Popen:
+    """Real Snakemake on this repository, in its own process group so that it can be killed with its jobs."""
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+
+
+def kill_group(proc: subprocess.Popen) -> str:
+    """SIGKILL Snakemake and every process of its group (its jobs); return what it printed."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return proc.communicate()[0]
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run to the end; on timeout SIGKILL the whole process group (Snakemake ignores SIGTERM while jobs run)."""
+    proc = start_snakemake(workdir, *args)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        out = kill_group(proc)
+        raise AssertionError(f"snakemake timed out after {timeout} s:\n{out[-4000:]}") from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+
+
+def write_study(path: Path, **overrides: object) -> Path:
+    study = {"benchmarks": ["mlp-car"], "seeds": [0, 1], "n_trials": 4, "n_init": 2, "budgets": [3]}
+    study.update(overrides)
+    path.write_text(yaml.safe_dump(study))
+    return path
+
+
+def test_sigkill_mid_run_leaves_no_partial_file_and_rerun_completes(tmp_path: Path) -> None:
+    # Slow enough (TPE over 400 trials, several seconds) to be killed well inside its trial loop.
+    study = write_study(tmp_path / "study.yaml", methods={"tpe": {"kind": "optuna_tpe"}}, seeds=[0], n_trials=400)
+    target = "results/runs/mlp-car/tpe/0.parquet"
+    out, log = tmp_path / target, tmp_path / "logs/runs/mlp-car/tpe/0.log"
+    proc = start_snakemake(tmp_path, target, "--configfile", str(study))
+    try:
+        deadline = time.monotonic() + 120
+        while not (log.exists() and "run RunSpec" in log.read_text()):
+            assert proc.poll() is None, f"snakemake ended before the job started:\n{proc.communicate()[0][-3000:]}"
+            assert time.monotonic() < deadline, "run job did not start within 120 s"
+            time.sleep(0.1)
+        time.sleep(1.5)  # inside the trial loop
+        assert not out.exists(), "the job finished before it could be killed; make it slower"
+    finally:
+        # Power cut: Snakemake and the job die at once, nobody cleans up.
+        kill_group(proc)
+
+    leftovers = [p for p in out.parent.iterdir()] if out.parent.exists() else []
+    assert not out.exists()
+    for p in leftovers:  # only the atomic writer's temp files may remain, and none is a readable trajectory
+        assert p.name.startswith(f".{out.name}.") and p.name.endswith(".tmp"), p
+        with pytest.raises(ValueError):
+            trajectory.read(p)
+
+    # The researcher's recovery: unlock the killed run's working directory, run again.
+    assert run_snakemake(tmp_path, "--configfile", str(study), "--unlock").returncode == 0
+    rerun = run_snakemake(tmp_path, target, "--configfile", str(study))
+    assert rerun.returncode == 0, rerun.stdout[-4000:]
+    table = trajectory.read(out)
+    assert table.num_rows == 400 and table.column("trial").to_pylist() == list(range(1, 401))
+
+
+def test_keep_going_failing_method_does_not_stop_others_and_is_reported(tmp_path: Path) -> None:
+    # A method that raises in every job: an LLM endpoint whose API key variable is not set (no network involved).
+    os.environ.pop("HPO_TEST_UNSET_API_KEY", None)
+    study = write_study(
+        tmp_path / "study.yaml",
+        methods={
+            "tpe": {"kind": "optuna_tpe"},
+            "rs": {"kind": "random_search"},
+            "nokey": {"kind": "llm", "params": {"endpoint": "nokey", "cache": "off"}},
+        },
+        endpoints={
+            "nokey": {
+                "base_url": "http://127.0.0.1:9/v1",
+                "model": "none",
+                "api_key_env": "HPO_TEST_UNSET_API_KEY",
+                "retries": 0,
+                "timeout": 2,
+            }
+        },
+    )
+    proc = run_snakemake(tmp_path, "--configfile", str(study), "--keep-going")
+    assert proc.returncode != 0, "the broken method must fail the workflow"
+    runs = tmp_path / "results" / "runs" / "mlp-car"
+    for method in ("tpe", "rs"):
+        for seed in (0, 1):
+            assert trajectory.read(runs / method / f"{seed}.parquet").num_rows == 4
+    assert not (runs / "nokey").exists() or not any((runs / "nokey").glob("*.parquet"))
+    assert "run status written to results/run_status.csv" in proc.stdout
+
+    status = pd.read_csv(tmp_path / "results" / "run_status.csv", keep_default_na=False).set_index("method")
+    assert set(status.index) == {"tpe", "rs", "nokey"}
+    assert (status.loc[["tpe", "rs"], "status"] == "complete").all()
+    broken = status.loc["nokey"]
+    assert broken["status"] == "failed" and broken["n_seeds_done"] == 0
+    assert "2 of 2 seeds failed" in broken["reason"] and "HPO_TEST_UNSET_API_KEY" in broken["reason"]
+    assert "(log: logs/runs/mlp-car/nokey/" in broken["reason"]
+    assert not (tmp_path / "results" / "summary.csv").exists(), "no summary may rest on part of the study"
+
+    # Finished work is kept: running again plans only the failed method's jobs (and what needs them).
+    plan = run_snakemake(tmp_path, "--configfile", str(study), "-n")
+    assert plan.returncode == 0, plan.stdout[-3000:]
+    planned = re.findall(r"rule run:\n(?:    .*\n)*?    wildcards: benchmark=(\S+), method=(\S+), seed=(\d+)", plan.stdout)
+    assert sorted(planned) == [("mlp-car", "nokey", "0"), ("mlp-car", "nokey", "1")], planned
+
+
+def test_corrupt_run_file_is_named_by_aggregation_never_used(tmp_path: Path) -> None:
+    study = write_study(tmp_path / "study.yaml", methods={"tpe": {"kind": "optuna_tpe"}})
+    targets = ["results/run_status.csv"]
+    first = run_snakemake(tmp_path, *targets, "--configfile", str(study))
+    assert first.returncode == 0, first.stdout[-4000:]
+    summary = tmp_path / "results" / "summary.csv"
+    assert summary.exists()
+
+    victim = tmp_path / "results" / "runs" / "mlp-car" / "tpe" / "1.parquet"
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2])  # a half-copied file, e.g. from an interrupted rsync
+
+    proc = run_snakemake(tmp_path, *targets, "--configfile", str(study))
+    assert proc.returncode != 0, "aggregation must not succeed on a corrupt run file"
+    assert "results/runs/mlp-car/tpe/1.parquet: not a readable Parquet trajectory" in proc.stdout
+    assert not summary.exists(), "the failed aggregate's outputs must not survive"
+    status = pd.read_csv(tmp_path / "results" / "run_status.csv", keep_default_na=False).set_index("method")
+    assert status.loc["tpe", "status"] == "partial" and status.loc["tpe", "n_seeds_done"] == 1
+    assert "1 of 2 seeds corrupt: results/runs/mlp-car/tpe/1.parquet" in status.loc["tpe", "reason"]
+
+    # Recovery as the message says: delete it, rerun; only that run is recomputed.
+    victim.unlink()
+    fixed = run_snakemake(tmp_path, *targets, "--configfile", str(study))
+    assert fixed.returncode == 0, fixed.stdout[-4000:]
+    assert fixed.stdout.count("Finished jobid") and "rule run:" in fixed.stdout
+    assert fixed.stdout.count("rule run:") == 1
+    status = pd.read_csv(tmp_path / "results" / "run_status.csv").set_index("method")
+    assert status.loc["tpe", "status"] == "complete"
