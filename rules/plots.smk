@@ -5,7 +5,11 @@ rule plot_anytime_regret:
     input:
         f"{RESULTS}/trajectories.parquet",
     output:
-        png=f"{RESULTS}/figures/anytime_regret.png",
+        png=report(
+            f"{RESULTS}/figures/anytime_regret.png",
+            caption="../report/anytime_regret.rst",
+            category="1. Ranking",
+        ),
         pdf=f"{RESULTS}/figures/anytime_regret.pdf",
     params:
         methods=list(METHODS),

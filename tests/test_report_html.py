@@ -215,7 +215,9 @@ def test_report_opens_in_chromium_and_shows_every_figure(study: Path, tmp_path: 
                 shots.append(browser.screenshot(tmp_path / f"report_{Path(name).stem}.png"))
     finally:
         browser.close()
-    assert sorted(shown) == sorted(FIGURES + PAGES)
+    embedded = set(re.findall(r"data:(?:image/png|text/html);charset=utf8;filename=([^;]+);", html.read_text()))
+    assert set(FIGURES + PAGES) <= embedded
+    assert sorted(shown) == sorted(embedded)  # every embedded figure and page was displayed, each once
     for shot in shots:
         non_blank_png(shot)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -93,5 +93,10 @@ def test_default_study_small_version_runs(tmp_path: Path) -> None:
     import yaml
 
     methods = yaml.safe_load(open(ROOT / "config" / "config.yaml"))["methods"]
-    assert set(traj["method"]) == set(methods)
+    status = pd.read_csv(tmp_path / "results" / "run_status.csv").set_index("method")["status"]
+    assert set(status.index) == set(methods)
+    ran = {m for m in methods if status[m] != "skipped"}
+    assert set(traj["method"]) == ran and "llm" in ran  # the text LLM runs against the embedded model
+    # without a vision endpoint the multimodal methods are skipped, visibly
+    assert {m for m in methods if status[m] == "skipped"} == {"mm_llm", "mm_llm_blank"}
     assert (tmp_path / "results" / "figures" / "anytime_regret.png").exists()

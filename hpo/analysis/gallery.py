@@ -120,9 +120,14 @@ def plot_gallery(
     for row, e in zip(axes, entries):
         prop = _proposal(df, e)
         for ax, img in zip(row[:-1], list(e.images[:MAX_IMAGES_PER_TRIAL]) + [None] * MAX_IMAGES_PER_TRIAL):
-            ax.set_axis_off()
             if img is None:
+                ax.set_axis_off()
                 continue
+            # a thin frame instead of no axes: a blank image (mm_llm_blank's control) stays visible as a white box
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_color("0.75")
             try:
                 ax.imshow(plt.imread(img))
             except (OSError, ValueError, SyntaxError) as exc:  # a truncated or non-PNG file: say so, keep going

@@ -252,7 +252,7 @@ def wilcoxon_pairs(blocks: Blocks, pairs: Iterable[tuple[str, str]], alpha: floa
             res = wilcoxon(x, y, zero_method="wilcox", alternative="two-sided")
             row["statistic"], row["p_value"] = float(res.statistic), float(res.pvalue)
             if n_nonzero < WILCOXON_MIN_PAIRS:
-                row["note"] = f"only {n_nonzero} non-tied pairs: p < {alpha:g} is unreachable"
+                row["note"] = f"only {n_nonzero} non-tied pair(s): p < {alpha:g} is unreachable"
         rows.append(row)
     cols = [
         "method_a",

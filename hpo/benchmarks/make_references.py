@@ -148,6 +148,7 @@ def _merge(path: Path, header: dict[str, Any], entries: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         Path(tmp).write_text(json.dumps(merged, indent=1, sort_keys=True) + "\n")
+        tmp.chmod(0o644)  # package data, readable by all (the temp file is created 0600)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -81,6 +81,7 @@ def per_hyperparameter(space: Any, history: list[Observation]) -> bytes:
     for ax in axes.flat[len(names) :]:
         ax.set_visible(False)
     fig.suptitle("Loss (y, lower is better) vs. each hyperparameter; colour = trial number", fontsize=9)
+    fig.subplots_adjust(hspace=0.5, wspace=0.3, right=0.78)
     fig.colorbar(sc, ax=axes.ravel().tolist(), shrink=0.8).ax.tick_params(labelsize=6)
     return _png(fig)
 
@@ -121,7 +122,7 @@ def top_two(space: Any, history: list[Observation]) -> bytes:
             axis.set_ticks(range(len(labels)), [str(v)[:10] for v in labels], fontsize=7)
     ax.set_xlabel(a)
     ax.set_ylabel(b)
-    ax.set_title(f"The two most influential hyperparameters: {a} and {b} (colour = loss)")
+    ax.set_title(f"Two most influential hyperparameters\n{a} vs. {b} (colour = loss)", fontsize=10)
     ax.legend(loc="best")
     fig.colorbar(sc, ax=ax, label="loss")
     return _png(fig)
