@@ -76,6 +76,8 @@ def run_spec(wildcards):
         "n_init": STUDY["n_init"],
         "noisy": STUDY["noisy"],
         "fingerprint": FINGERPRINTS[wildcards.method],
+        # only for custom (native HPOBench) benchmarks, so built-in runs keep their params and are not rerun
+        **({"benchmark_def": d} if (d := STUDY["custom_benchmarks"].get(wildcards.benchmark)) else {}),
     }
 
 

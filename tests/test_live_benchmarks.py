@@ -57,7 +57,7 @@ def test_space_matches_hpobench(model: str) -> None:
     import ConfigSpace as CS
 
     space = B.make(f"{model}-wine").space
-    assert list(space) == [hp[0] for hp in HPOBENCH_SPACES[model]]
+    assert set(space) == {hp[0] for hp in HPOBENCH_SPACES[model]}
     for name, lower, upper, log, default, integer in HPOBENCH_SPACES[model]:
         hp = space[name]
         cls = CS.UniformIntegerHyperparameter if integer else CS.UniformFloatHyperparameter

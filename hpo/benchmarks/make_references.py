@@ -1,6 +1,6 @@
 """Compute the reference values (f_star, f_ref, f_worst) of the live ML and synthetic benchmarks, once.
 
-Run ``python -m hpo.benchmarks.make_references`` (all ids, ~25 min on one core) or ``--ids svm-wine synth-branin``
+Run ``python -m hpo.benchmarks.make_references`` (all ids, ~30 min on one core) or ``--ids svm-wine synth-branin``
 to refresh some; results are merged into ``hpo/benchmarks/references/{live_ml,synthetic}.json``.
 
 Why stored and not computed per job: a live benchmark has no table, so its median loss needs many real fits; every
