@@ -62,6 +62,12 @@ def run_threads(wildcards):
     return 0 if _remote_llm(wildcards) else 1
 
 
+def run_env(wildcards):
+    """LLM methods need the model client and server; classical run jobs do without them."""
+    name = "llm" if METHODS[wildcards.method]["kind"] in LLM_KINDS else "run"
+    return os.path.join(workflow.basedir, "envs", f"{name}.yaml")
+
+
 def llm_slots(wildcards):
     return 1 if _remote_llm(wildcards) else 0
 

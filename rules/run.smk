@@ -14,6 +14,6 @@ rule run:
     log:
         f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.log",
     conda:
-        "../envs/run.yaml"
+        run_env
     script:
         "../workflow_scripts/run_job.py"

@@ -27,7 +27,7 @@ class FakeOpenAI:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append(body)
-                fake.headers.append(dict(self.headers))
+                fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                 out = fake.reply_fn(body)
                 if isinstance(out, tuple) and out[0] == "sleep":
                     time.sleep(out[1])

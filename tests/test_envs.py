@@ -17,7 +17,7 @@ import yaml
 from tests.conftest import ROOT
 
 ENV_FILES = sorted((ROOT / "envs").glob("*.yaml"))
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)\s*$")
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[\w,-]+\])?\s*==\s*([^\s;#]+)\s*$")
 
 
 def canonical(name: str) -> str:
@@ -120,7 +120,7 @@ def test_every_rule_has_a_conda_env(tmp_path: Path) -> None:
     with SnakemakeApi(OutputSettings(quiet=True)) as api:
         wf_api = api.workflow(
             resource_settings=ResourceSettings(),
-            config_settings=ConfigSettings(configfiles=[ROOT / "config" / "test.yaml"]),
+            config_settings=ConfigSettings(configfiles=[ROOT / "config" / "config.yaml"]),
             storage_settings=StorageSettings(),
             snakefile=ROOT / "Snakefile",
             workdir=tmp_path,
@@ -131,7 +131,18 @@ def test_every_rule_has_a_conda_env(tmp_path: Path) -> None:
             if rule.norun:
                 continue
             assert rule.conda_env, f"rule {rule.name} has no conda: directive"
-            env = (Path(rule.snakefile).parent / str(rule.conda_env)).resolve()
-            assert env in [p.resolve() for p in ENV_FILES], f"rule {rule.name}: conda env {env} is not in envs/"
+            if callable(rule.conda_env):  # chosen per job (rule run: LLM methods get the LLM env)
+                from types import SimpleNamespace
+
+                import yaml
+
+                methods = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["methods"]
+                envs = {rule.conda_env(SimpleNamespace(method=m, benchmark="mlp-car", seed="0")) for m in methods}
+                assert len(envs) == 2, envs  # classical and LLM run jobs use different envs
+            else:
+                envs = {str(rule.conda_env)}
+            for name in envs:
+                env = (Path(rule.snakefile).parent / name).resolve()
+                assert env in [p.resolve() for p in ENV_FILES], f"rule {rule.name}: conda env {env} is not in envs/"
             checked.append(rule.name)
     assert {"convert_table", "run", "aggregate", "plot_anytime_regret"} <= set(checked)

@@ -63,8 +63,9 @@ def write_study(path: Path, **overrides: object) -> Path:
 
 
 def test_sigkill_mid_run_leaves_no_partial_file_and_rerun_completes(tmp_path: Path) -> None:
-    # Slow enough (TPE over 400 trials, several seconds) to be killed well inside its trial loop.
-    study = write_study(tmp_path / "study.yaml", methods={"tpe": {"kind": "optuna_tpe"}}, seeds=[0], n_trials=400)
+    # Slow enough (TPE over 3000 trials, ~15 s on 2 cores) to be killed well inside its trial loop.
+    n = 3000
+    study = write_study(tmp_path / "study.yaml", methods={"tpe": {"kind": "optuna_tpe"}}, seeds=[0], n_trials=n)
     target = "results/runs/mlp-car/tpe/0.parquet"
     out, log = tmp_path / target, tmp_path / "logs/runs/mlp-car/tpe/0.log"
     proc = start_snakemake(tmp_path, target, "--configfile", str(study))
@@ -74,7 +75,7 @@ def test_sigkill_mid_run_leaves_no_partial_file_and_rerun_completes(tmp_path: Pa
             assert proc.poll() is None, f"snakemake ended before the job started:\n{proc.communicate()[0][-3000:]}"
             assert time.monotonic() < deadline, "run job did not start within 120 s"
             time.sleep(0.1)
-        time.sleep(1.5)  # inside the trial loop
+        time.sleep(3.0)  # past imports and table loading: inside the trial loop
         assert not out.exists(), "the job finished before it could be killed; make it slower"
     finally:
         # Power cut: Snakemake and the job die at once, nobody cleans up.
@@ -92,7 +93,7 @@ def test_sigkill_mid_run_leaves_no_partial_file_and_rerun_completes(tmp_path: Pa
     rerun = run_snakemake(tmp_path, target, "--configfile", str(study))
     assert rerun.returncode == 0, rerun.stdout[-4000:]
     table = trajectory.read(out)
-    assert table.num_rows == 400 and table.column("trial").to_pylist() == list(range(1, 401))
+    assert table.num_rows == n and table.column("trial").to_pylist() == list(range(1, n + 1))
 
 
 def test_keep_going_failing_method_does_not_stop_others_and_is_reported(tmp_path: Path) -> None:
@@ -167,3 +168,36 @@ def test_corrupt_run_file_is_named_by_aggregation_never_used(tmp_path: Path) -> 
     assert fixed.stdout.count("(Rule: run)") == 1, "exactly the deleted run is recomputed"
     status = pd.read_csv(tmp_path / "results" / "run_status.csv").set_index("method")
     assert status.loc["tpe", "status"] == "complete"
+
+
+def test_status_from_disk_tells_done_failed_corrupt_missing(tmp_path: Path) -> None:
+    """The onerror hook's reading of the disk, case by case (no Snakemake needed)."""
+    import pyarrow as pa
+
+    from hpo.analysis.aggregate import report_incomplete, status_from_disk
+
+    runs, logs = tmp_path / "runs", tmp_path / "logs"
+    (runs / "b" / "m").mkdir(parents=True)
+    (logs / "b" / "m").mkdir(parents=True)
+    trajectory.write(
+        pa.table({n: [] for n in trajectory.SCHEMA.names}, schema=trajectory.SCHEMA), runs / "b/m/0.parquet", {}
+    )
+    (runs / "b/m/1.parquet").write_bytes(b"PAR1 not really")
+    (logs / "b/m/2.log").write_text("run ...\nTraceback (most recent call last):\n  File x\nValueError: boom\n")
+    (logs / "b/m/4.log").write_text("run ...\n")  # killed: no traceback
+    expected = {"benchmarks": ["b"], "methods": ["m", "llm"], "seeds": [0, 1, 2, 3, 4]}
+    templates = (str(runs / "{benchmark}/{method}/{seed}.parquet"), str(logs / "{benchmark}/{method}/{seed}.log"))
+    status = status_from_disk(expected, {"llm": "no endpoint"}, *templates).set_index("method")
+    m = status.loc["m"]
+    assert (m["status"], m["n_seeds_done"], m["n_seeds_expected"]) == ("partial", 1, 5)
+    assert m["reason"].startswith("1 of 5 seeds failed: ValueError: boom (log: ")
+    assert "1 of 5 seeds corrupt: " in m["reason"] and "1.parquet" in m["reason"]
+    assert m["reason"].endswith("2 of 5 seeds missing")
+    assert tuple(status.loc["llm", ["status", "reason"]]) == ("skipped", "no endpoint")
+
+    out = tmp_path / "run_status.csv"
+    assert report_incomplete(expected, {"llm": "no endpoint"}, *templates, out)[0].startswith("run status written")
+    assert out.stat().st_mtime == 0, "dated 1970 so that Snakemake treats it as out of date"
+    only_done = {"benchmarks": ["b"], "methods": ["m"], "seeds": [0]}
+    out.unlink()
+    assert report_incomplete(only_done, {}, *templates, out) == [] and not out.exists()

@@ -91,7 +91,7 @@ def test_multimodal_study_skips_without_vision_and_never_writes_the_key(
         (tmp_path / "study.yaml").write_text(yaml.safe_dump(cfg))
         snakemake(tmp_path, "--configfile", str(tmp_path / "study.yaml"), "--resources", "llm_slots=3")
         assert len(fake.requests) == 3 * 2 * 3  # 3 LLM methods x 2 seeds x 3 model-proposed trials
-        assert {h["Authorization"] for h in fake.headers} == {f"Bearer {secret}"}
+        assert {h["authorization"] for h in fake.headers} == {f"Bearer {secret}"}
     traj = pd.read_parquet(tmp_path / "results" / "trajectories.parquet")
     mm = traj[(traj["method"] == "mm_llm") & (traj["trial"] > 3)]
     assert (mm["llm_cost"] - (100 * 0.01 + 20 * 0.03) / 1000).abs().max() < 1e-12
