@@ -72,6 +72,20 @@ def llm_slots(wildcards):
     return 1 if _remote_llm(wildcards) else 0
 
 
+# Snakemake inspects every function-valued directive of every job, which dominates planning at 10^4 jobs. Use
+# plain values where the study allows (no computed-loss benchmark, no LLM / remote LLM method): ~12% faster -n.
+_HAS_LLM = any(m["kind"] in LLM_KINDS for name, m in METHODS.items() if name not in SKIPPED)
+_HAS_REMOTE_LLM = _HAS_LLM and any(
+    m["kind"] in LLM_KINDS and not m["params"]["endpoint_config"].get("embedded") for m in METHODS.values()
+)
+_ALL_TABULAR = all(needs_table(b) for b in STUDY["benchmarks"])
+RUN_INPUT_ARGS = [] if _ALL_TABULAR else [unpack(run_inputs)]
+RUN_INPUT_KWARGS = {"table": f"{RESULTS}/tables/{{benchmark}}.npz"} if _ALL_TABULAR else {}
+RUN_THREADS = run_threads if _HAS_REMOTE_LLM else 1
+RUN_LLM_SLOTS = llm_slots if _HAS_REMOTE_LLM else 0
+RUN_ENV = run_env if _HAS_LLM else "../envs/run.yaml"
+
+
 def run_spec(wildcards):
     """Everything that determines one run's result; compared by value by Snakemake's params trigger."""
     m = METHODS[wildcards.method]

@@ -3,17 +3,18 @@
 
 rule run:
     input:
-        unpack(run_inputs),
+        *RUN_INPUT_ARGS,
+        **RUN_INPUT_KWARGS,
     output:
         f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
     params:
         spec=run_spec,
-    threads: run_threads
+    threads: RUN_THREADS
     resources:
-        llm_slots=llm_slots,
+        llm_slots=RUN_LLM_SLOTS,
     log:
         f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.log",
     conda:
-        run_env
+        RUN_ENV
     script:
         "../workflow_scripts/run_job.py"
