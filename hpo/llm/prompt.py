@@ -48,7 +48,8 @@ def history_text(history: list[Observation], best_k: int, recent_m: int) -> str:
     if not history:
         return "History: no configurations evaluated yet."
     if len(history) <= best_k + recent_m:
-        shown, note = history, f"History ({len(history)} evaluated, oldest first):"
+        # No count in this header: while nothing is compressed, a new trial only appends a row (prefix caches hit).
+        shown, note = history, "History (oldest first):"
     else:
         recent = history[-recent_m:] if recent_m else []
         rest = history[: len(history) - len(recent)]
