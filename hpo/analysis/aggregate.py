@@ -67,16 +67,7 @@ def run_status(df: pd.DataFrame, expected: dict[str, list], skipped: dict[str, s
                 status, reason = "complete", ""
             else:
                 status, reason = ("partial" if n_done else "missing"), f"{n_exp - n_done} of {n_exp} seeds missing"
-            rows.append(
-                {
-                    "benchmark": bench,
-                    "method": method,
-                    "n_seeds_expected": n_exp,
-                    "n_seeds_done": n_done,
-                    "status": status,
-                    "reason": reason,
-                }
-            )
+            rows.append(_status_row(bench, method, n_exp, n_done, status, reason))
     return pd.DataFrame(rows)
 
 

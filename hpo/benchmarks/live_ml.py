@@ -85,15 +85,9 @@ def load_split(dataset: str) -> Split:
 
 def _versions(names: list[str]) -> dict[str, str]:
     """Versions of the libraries that shape this benchmark's losses (they land in the trajectory's metadata)."""
-    from importlib import metadata
+    from hpo.versions import package_versions
 
-    out = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return {k: v for k, v in package_versions(names).items() if k != "python"}
 
 
 @functools.lru_cache(maxsize=1)

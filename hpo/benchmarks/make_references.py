@@ -29,7 +29,6 @@ import argparse
 import json
 import platform
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +52,9 @@ SYNTH_PROCEDURE = (
 
 
 def _versions(names: list[str]) -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    from hpo.versions import package_versions
+
+    return package_versions(names)
 
 
 def live_reference(benchmark_id: str, n_random: int = N_RANDOM, n_local: int = N_LOCAL) -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 The message list is built so that server-side prefix caches (llama.cpp, OpenAI) hit: the stable part (role, task,
 search space, answer format) comes first and never changes within a run; the history is appended after it in trial
-order. Long histories are compressed to the best ``k`` plus the most recent ``m`` trials, so prompt tokens per trial
-stop growing once ``k + m`` trials exist.
+order. Long histories are compressed to the best ``k`` plus up to ``m`` recent trials (recomputed once every ``m``
+trials, see :func:`history_text`), so prompt tokens per trial stop growing once ``k + m`` trials exist.
 """
 
 from __future__ import annotations
@@ -47,18 +47,19 @@ def history_text(history: list[Observation], best_k: int, recent_m: int) -> str:
     """Evaluated configurations with their losses, oldest first; compressed to best k + most recent m when long."""
     if not history:
         return "History: no configurations evaluated yet."
-    if len(history) <= best_k + recent_m:
+    n = len(history)
+    if n <= best_k + recent_m:
         # No count in this header: while nothing is compressed, a new trial only appends a row (prefix caches hit).
         shown, note = history, "History (oldest first):"
     else:
-        recent = history[-recent_m:] if recent_m else []
-        rest = history[: len(history) - len(recent)]
-        best = sorted(rest, key=lambda o: (o.loss, o.trial))[:best_k]
-        shown = sorted(best, key=lambda o: o.trial) + recent
-        note = (
-            f"History ({len(history)} evaluated; shown: the {len(best)} best earlier ones, then the "
-            f"{len(recent)} most recent, oldest first):"
-        )
+        # Compressed in epochs of recent_m trials: the best_k block is recomputed only when an epoch starts, and
+        # trials of the running epoch are appended after it, so the prompt prefix changes once every recent_m trials
+        # instead of every trial, while the history never exceeds best_k + recent_m rows.
+        in_epoch = (n - best_k - 1) % recent_m + 1
+        cut = n - in_epoch
+        best = sorted(history[:cut], key=lambda o: (o.loss, o.trial))[:best_k]
+        shown = sorted(best, key=lambda o: o.trial) + history[cut:]
+        note = f"History ({cut} earlier trials compressed to the {len(best)} best; then every later trial, oldest first):"
     # A table (names once, then values) costs about half the tokens of one JSON object per trial.
     names = sorted(history[0].config)
     header = ",".join(["trial", *names, "loss"])
