@@ -112,7 +112,7 @@ def resolve_endpoints(cfg: dict[str, Any]) -> dict[str, str]:
             vision = [e for e in resolved.values() if e.vision]
             if kind in VISION_KINDS and not vision:
                 skipped[name] = (
-                    "skipped: no endpoint with vision: true is configured (the embedded SmolLM2 is "
+                    "no endpoint with vision: true is configured (the embedded SmolLM2 is "
                     "text-only); add one under `endpoints`"
                 )
                 continue

@@ -197,3 +197,13 @@ def test_average_rank_over_trials():
     wide = out.pivot(index="trial", columns="method", values="avg_rank")
     assert wide.to_numpy().tolist() == [[1.5, 1.5], [1.0, 2.0], [2.0, 1.0]]
     assert set(out["n_blocks"]) == {2}
+
+
+def test_no_best_method_when_every_block_ties():
+    """Inside the shared initial design every method has the same regret: no method may be called best."""
+    tied = blocks_of({("x", s): {"a": 0.1 * s, "b": 0.1 * s, "c": 0.1 * s} for s in range(5)})
+    assert stats.best_method(tied) is None
+    one_differs = blocks_of(
+        {("x", s): {"a": 0.1 * s, "b": 0.1 * s + (0.05 if s == 2 else 0), "c": 0.1 * s} for s in range(5)}
+    )
+    assert stats.best_method(one_differs) == "a"

@@ -210,8 +210,12 @@ def comparison_pairs(methods: Sequence[str], best: str | None) -> list[tuple[str
 
 
 def best_method(blocks: Blocks) -> str | None:
-    """Lowest average rank (ties broken by lower median regret, then by name); None without blocks."""
+    """Lowest average rank (ties broken by lower median regret, then by name); None without blocks, and None when
+    every method ties in every block (e.g. at a budget inside the shared initial design: naming a "best" there would
+    only report the tie-break)."""
     if blocks.n_blocks == 0 or not blocks.methods:
+        return None
+    if (blocks.matrix.nunique(axis=1) <= 1).all():
         return None
     ranks = average_ranks(blocks.matrix)
     med = blocks.matrix.median(axis=0)
