@@ -153,7 +153,7 @@ def plot_llm_usage(
     names = df["method"].tolist()
     y = list(range(len(names)))
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(13, 0.8 + 0.45 * len(names)), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, 4, figsize=(13, 1.4 + 0.45 * len(names)), sharey=True, squeeze=False)
     ax_valid, ax_tok, ax_lat, ax_cost = axes[0]
     left = [0.0] * len(names)
     for origin, (alpha, hatch) in ORIGIN_STYLE.items():
@@ -165,7 +165,7 @@ def plot_llm_usage(
     from matplotlib.patches import Patch
 
     handles = [Patch(facecolor="0.35", alpha=a, hatch=h, label=o) for o, (a, h) in ORIGIN_STYLE.items()]
-    ax_valid.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
+    ax_valid.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=3)
     h = 0.38
     ax_tok.barh([i - h / 2 for i in y], df["prompt_tokens_per_trial"], h, color=[colors[m] for m in names])
     ax_tok.barh(
