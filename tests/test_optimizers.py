@@ -60,8 +60,9 @@ def test_other_seed_other_initial_design(table_dir: Path) -> None:
 
 
 def test_regret_uses_noise_free_incumbent(table_dir: Path) -> None:
-    spec = RunSpec(benchmark="mlp-credit_g", method="rs", kind="random_search", seed=0, n_trials=30, n_init=5,
-                   noisy=True)
+    spec = RunSpec(
+        benchmark="mlp-credit_g", method="rs", kind="random_search", seed=0, n_trials=30, n_init=5, noisy=True
+    )
     bench = B.make("mlp-credit_g", noisy=True)
     df = run(spec, bench)[0].to_pandas()
     inc = df["incumbent"].map(lambda c: bench.true_loss(json.loads(c)))

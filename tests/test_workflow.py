@@ -64,16 +64,17 @@ BAD = [
     (["n_trials=-3"], "n_trials: -3 is less than the minimum of 1"),
     (["bogus_key=1"], "'bogus_key' was unexpected); allowed keys: benchmarks"),
     (["methods={'rs': {'kind': 'nope'}}"], "methods.rs.kind: 'nope' is not one of ['random_search'"),
-    (["methods={'rf': {'kind': 'smac_rf', 'params': {'n_trees': 'ten'}}}"],
-     "methods.rf.params.n_trees: 'ten' is not of type 'integer' (kind smac_rf takes: n_trees"),
+    (
+        ["methods={'rf': {'kind': 'smac_rf', 'params': {'n_trees': 'ten'}}}"],
+        "methods.rf.params.n_trees: 'ten' is not of type 'integer' (kind smac_rf takes: n_trees",
+    ),
     (["methods={'rf': {'kind': 'smac_rf', 'params': {'trees': 3}}}"], "'trees' was unexpected"),
     (["n_init=50", "n_trials=20"], "n_init: 50 exceeds n_trials=20"),
 ]
 
 
 @pytest.mark.parametrize(("override", "message"), BAD)
-def test_bad_input_stops_before_any_job_and_touches_nothing(finished: Path, override: list[str],
-                                                            message: str) -> None:
+def test_bad_input_stops_before_any_job_and_touches_nothing(finished: Path, override: list[str], message: str) -> None:
     before = {p: p.stat().st_mtime_ns for p in (finished / "results").rglob("*")}
     proc = snakemake(finished, "--configfile", TEST_CONFIG, "--config", *override, check=False)
     out = proc.stdout + proc.stderr

@@ -60,8 +60,7 @@ def history_text(history: list[Observation], best_k: int, recent_m: int) -> str:
         best = sorted(history[:cut], key=lambda o: (o.loss, o.trial))[:best_k]
         shown = sorted(best, key=lambda o: o.trial) + history[cut:]
         note = (
-            f"History ({cut} earlier trials compressed to the {len(best)} best; then every later trial, "
-            "oldest first):"
+            f"History ({cut} earlier trials compressed to the {len(best)} best; then every later trial, oldest first):"
         )
     # A table (names once, then values) costs about half the tokens of one JSON object per trial.
     names = sorted(history[0].config)
