@@ -88,8 +88,20 @@ def test_bad_input_stops_before_any_job_and_touches_nothing(finished: Path, over
 
 
 def test_default_study_small_version_runs(tmp_path: Path) -> None:
-    """The README's study command runs config/config.yaml; here the same config, shrunk with --config."""
-    snakemake(tmp_path, "--config", "n_trials=11", "seeds=[0]", "benchmarks=[nb201-cifar10]")
+    """The README's study command itself (scripts/study.sh: setup + snakemake on config/config.yaml), shrunk with
+    --config and pointed at a temporary working directory."""
+    import os
+    import subprocess
+
+    args = ["-d", str(tmp_path), "--config", "n_trials=11", "seeds=[0]", "benchmarks=[nb201-cifar10]"]
+    proc = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "study.sh"), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "CORES": "2"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
     traj = pd.read_parquet(tmp_path / "results" / "trajectories.parquet")
     import yaml
 
