@@ -10,6 +10,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from hpo.study import fill_defaults
+
 if TYPE_CHECKING:
     from ConfigSpace import Configuration, ConfigurationSpace
 
@@ -33,7 +35,9 @@ class Optimizer(ABC):
         self.context = context or {}
         self.seed = seed
         self.n_trials = n_trials
-        self.params = params
+        # Defaults come from PARAMS_SCHEMA, the one place they are written (the study config resolves them the same
+        # way); library callers may pass a partial dict.
+        self.params = fill_defaults(self.PARAMS_SCHEMA, params)
         # Per-trial extras of the last ``ask`` (trajectory columns such as origin, tokens, latency); the harness
         # copies them into the trial's row. Classical optimizers leave it empty.
         self.last_ask_info: dict[str, Any] = {}

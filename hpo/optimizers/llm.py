@@ -66,7 +66,7 @@ class LLMOptimizer(Optimizer):
             )
         self.client = LLMClient(
             self.endpoint,
-            ReplyCache(ctx.get("cache_dir"), self.params.get("cache", "readwrite")),
+            ReplyCache(ctx.get("cache_dir"), self.params["cache"]),
             self.seed,
             server_log=ctx.get("server_log"),
         )
@@ -79,7 +79,7 @@ class LLMOptimizer(Optimizer):
 
     @property
     def uses_shared_initial_design(self) -> bool:
-        return self.params.get("init", "shared") == "shared"
+        return self.params["init"] == "shared"
 
     # -- prompt --------------------------------------------------------------------------------------------------
     def prompt_text(self, n_configs: int | None = None) -> str:
@@ -88,8 +88,8 @@ class LLMOptimizer(Optimizer):
         return user_text(
             self.task,
             self.history,
-            self.params.get("history_best_k", 10),
-            self.params.get("history_recent_m", 10),
+            self.params["history_best_k"],
+            self.params["history_recent_m"],
             n_configs,
         )
 
@@ -136,7 +136,7 @@ class LLMOptimizer(Optimizer):
         }
         want = n_configs or 1
         good: list[Any] = []
-        for _ in range(1 + int(self.params.get("max_reasks", 2))):
+        for _ in range(1 + int(self.params["max_reasks"])):
             reply = self.client.complete(msgs, schema)
             stats["attempts"] += 1
             stats["prompt_tokens"] += reply.prompt_tokens

@@ -47,7 +47,7 @@ class MMLLMOptimizer(LLMOptimizer):
             trial = len(self.history) + 1
             for name, png in zip(IMAGE_NAMES, pngs):
                 (self.artifacts / f"trial_{trial:03d}_{name}.png").write_bytes(png)
-        return messages(text, pngs, detail=self.params.get("detail", "low"))
+        return messages(text, pngs, detail=self.params["detail"])
 
 
 class MMLLMBlankOptimizer(MMLLMOptimizer):

@@ -35,8 +35,8 @@ class OptunaTPE(Optimizer):
         sampler = optuna.samplers.TPESampler(
             seed=self.seed,
             n_startup_trials=0,
-            multivariate=self.params.get("multivariate", True),
-            n_ei_candidates=self.params.get("n_ei_candidates", 24),
+            multivariate=self.params["multivariate"],
+            n_ei_candidates=self.params["n_ei_candidates"],
         )
         self._study = optuna.create_study(direction="minimize", sampler=sampler)
         self._dists = {hp.name: self._distribution(hp) for hp in self.space.values()}

@@ -41,7 +41,7 @@ class SMACBase(Optimizer):
             target_function=self._never_called,
             initial_design=facade.get_initial_design(scenario, n_configs=0),
             overwrite=True,
-            logging_level=self.params.get("logging_level", 40),
+            logging_level=self.params["logging_level"],
             **self._facade_kwargs(scenario, facade),
         )
         self._asked: dict[Any, Any] = {}

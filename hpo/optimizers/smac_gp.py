@@ -22,7 +22,5 @@ class SMACGaussianProcess(SMACBase):
 
     def _facade_kwargs(self, scenario: Any, facade: Any) -> dict[str, Any]:
         return {
-            "random_design": facade.get_random_design(
-                scenario, probability=self.params.get("random_probability", 0.08447232371720552)
-            ),
+            "random_design": facade.get_random_design(scenario, probability=self.params["random_probability"]),
         }

@@ -23,6 +23,6 @@ class SMACRandomForest(SMACBase):
 
     def _facade_kwargs(self, scenario: Any, facade: Any) -> dict[str, Any]:
         return {
-            "model": facade.get_model(scenario, n_trees=self.params.get("n_trees", 10)),
-            "random_design": facade.get_random_design(scenario, probability=self.params.get("random_probability", 0.2)),
+            "model": facade.get_model(scenario, n_trees=self.params["n_trees"]),
+            "random_design": facade.get_random_design(scenario, probability=self.params["random_probability"]),
         }
