@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hpo.analysis.plots import _pyplot, save
+from hpo.analysis.plots import save
+from hpo.analysis.style import pyplot
 
 IMAGE_RE = re.compile(r"(?P<benchmark>[^/]+)/(?P<method>[^/]+)/(?P<seed>\d+)_images/trial_(?P<trial>\d+)_[^/]*\.png$")
 NO_IMAGES_NOTE = "No multimodal runs are present: no images under {runs}/<benchmark>/<method>/<seed>_images/."
@@ -107,7 +108,7 @@ def plot_gallery(
             tmp.write_text(f"# {title}\n\n{note}\n")
         return []
     df = trajectories if isinstance(trajectories, pd.DataFrame) else pd.read_parquet(trajectories)
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(
         len(entries),
         MAX_IMAGES_PER_TRIAL + 1,

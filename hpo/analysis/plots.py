@@ -12,16 +12,6 @@ import pandas as pd
 REGRET_FLOOR = 1e-3
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "hpo"
-    return plt
-
-
 def save(fig, outputs: Sequence[str | Path]) -> None:
     """Save a figure to every output (format from the suffix), atomically, without timestamps (reproducible)."""
     from hpo.atomic import atomic_path
@@ -37,9 +27,9 @@ def plot_anytime_regret(
     trajectories: str | Path | pd.DataFrame, outputs: Sequence[str | Path], methods: Sequence[str] | None = None
 ) -> None:
     """Anytime normalized regret: median over seeds with the IQR as a band, one panel per benchmark."""
-    from hpo.analysis.style import method_colors
+    from hpo.analysis.style import method_colors, pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     df = trajectories if isinstance(trajectories, pd.DataFrame) else pd.read_parquet(trajectories)
     benchmarks = list(dict.fromkeys(df["benchmark"]))
     methods = list(methods or dict.fromkeys(df["method"]))

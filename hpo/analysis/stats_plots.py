@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hpo.analysis.plots import _pyplot, save
+from hpo.analysis.plots import save
+from hpo.analysis.style import pyplot
 
 ORIGIN_STYLE = {"llm": (1.0, ""), "repaired": (0.55, "//"), "fallback": (0.25, "xx")}
 
@@ -35,7 +36,7 @@ def _method_order(methods: Sequence[str] | None, present: Sequence[str]) -> list
 
 def note_figure(title: str, lines: Sequence[str], outputs: Sequence[str | Path]) -> list[str]:
     """A figure that only says why there is nothing to plot (one panel, the title and wrapped text)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 2.4))
     ax.set_axis_off()
     ax.set_title(title, fontsize=11)
@@ -63,7 +64,7 @@ def plot_average_rank(
         )
     order = _method_order(methods, df["method"])
     colors = method_colors(order)
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for method in order:
         m = df[df["method"] == method].sort_values("trial")
@@ -115,7 +116,7 @@ def plot_cd_diagram(
     for a, b, p in nem[["method_a", "method_b", "p_value"]].itertuples(False):
         sig.loc[a, b] = sig.loc[b, a] = p
     colors = method_colors(_method_order(methods, present))
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.35 * len(present)))
     sp.critical_difference_diagram(
         rk.set_index("method")["avg_rank"],
@@ -152,7 +153,7 @@ def plot_llm_usage(
     colors = method_colors(_method_order(methods, df["method"]))
     names = df["method"].tolist()
     y = list(range(len(names)))
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 4, figsize=(13, 1.4 + 0.45 * len(names)), sharey=True, squeeze=False)
     ax_valid, ax_tok, ax_lat, ax_cost = axes[0]
     left = [0.0] * len(names)

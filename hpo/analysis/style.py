@@ -1,8 +1,12 @@
-"""One colour per method, the same in every figure: assigned from the study's method order."""
+"""Figure conventions shared by every plot: one colour per method, and matplotlib set up headless.
+
+Colours are assigned from the study's method order, so a method looks the same in every figure.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 _PALETTE = [
     "#4C72B0",
@@ -21,3 +25,14 @@ _PALETTE = [
 def method_colors(methods: Sequence[str]) -> dict[str, str]:
     """Stable colours: the i-th method of the study gets the i-th palette colour (cycled)."""
     return {m: _PALETTE[i % len(_PALETTE)] for i, m in enumerate(methods)}
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (headless, deterministic), imported only when a figure is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "hpo"
+    return plt

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from hpo.analysis.style import pyplot
 from hpo.llm.prompt import Observation
 from hpo.llm.space_text import allowed_values, is_log_scale
 
@@ -19,19 +20,10 @@ FIGSIZE, DPI = (6.4, 4.8), 100  # 640 x 480 px
 _PNG_META = {"Software": None}
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata=_PNG_META)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return buf.getvalue()
 
 
@@ -61,7 +53,7 @@ def influence(space: Any, history: list[Observation]) -> list[str]:
 
 def per_hyperparameter(space: Any, history: list[Observation]) -> bytes:
     """Each hyperparameter's value vs. loss; colour = trial order; log axes where the scale is log."""
-    plt = _pyplot()
+    plt = pyplot()
     names = list(space)
     ncols = min(3, len(names))
     nrows = -(-len(names) // ncols)
@@ -87,7 +79,7 @@ def per_hyperparameter(space: Any, history: list[Observation]) -> bytes:
 
 
 def best_so_far(history: list[Observation]) -> bytes:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=FIGSIZE)
     trials = [o.trial for o in history]
     losses = [o.loss for o in history]
@@ -102,7 +94,7 @@ def best_so_far(history: list[Observation]) -> bytes:
 
 def top_two(space: Any, history: list[Observation]) -> bytes:
     """2-D view of the two most influential hyperparameters, colour = loss, best point marked."""
-    plt = _pyplot()
+    plt = pyplot()
     order = influence(space, history)
     fig, ax = plt.subplots(figsize=FIGSIZE)
     if len(order) < 2:
