@@ -9,7 +9,11 @@ min_version("9.0")
 
 # Make the `hpo` package importable here and in every job, installed or not (conda envs included).
 sys.path.insert(0, workflow.basedir)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
+    )
+)
 
 
 # The default study, unless the user names their own with --configfile (which then replaces it instead of being

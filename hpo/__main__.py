@@ -34,22 +34,20 @@ def main(argv: list[str] | None = None) -> int:
         print("benchmarks:", " ".join(benchmarks.available()))
         print("optimizers:", " ".join(optimizers.available()))
         return 0
-    from hpo.fingerprint import method_fingerprint
-    from hpo.runner import RunSpec, run_to_file
+    from hpo.provenance import build_spec
+    from hpo.runner import run_to_file
 
-    params = json.loads(args.params)
-    spec = RunSpec(
-        benchmark=args.benchmark,
-        method=args.kind,
-        kind=args.kind,
-        seed=args.seed,
-        n_trials=args.n_trials,
-        n_init=args.n_init,
-        params=params,
-        noisy=args.noisy,
-        fingerprint=method_fingerprint(args.kind, params),
-    )
     try:
+        spec = build_spec(
+            benchmark=args.benchmark,
+            method=args.kind,
+            kind=args.kind,
+            seed=args.seed,
+            n_trials=args.n_trials,
+            n_init=args.n_init,
+            params=json.loads(args.params),
+            noisy=args.noisy,
+        )
         run_to_file(spec, args.out, table_path=args.table, cache_dir=args.cache)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

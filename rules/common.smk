@@ -1,8 +1,15 @@
 """Config validation and the functions that expand the study; shared by every other rule file."""
 
+import dataclasses
+import functools
+import re
+
+from hpo.analysis.stats import ALPHA
+from hpo.analysis.stats_tables import TABLES as STATS_TABLES
 from hpo.benchmarks import needs_table
-from hpo.fingerprint import method_fingerprint
-from hpo.optimizers import LLM_KINDS
+from hpo.codebase import digest, script_closure
+from hpo.optimizers.registry import get as method_kind
+from hpo.provenance import benchmark_digest, build_spec
 from hpo.study import StudyConfigError, coerce_cli_lists, load_schema, validate_study
 
 config.update(coerce_cli_lists(load_schema(), config))
@@ -11,17 +18,17 @@ try:
 except StudyConfigError as err:
     raise WorkflowError(str(err)) from None
 
+
 # Snakemake's own schema validation fills the same defaults (and documents the schema); ours ran first because it
 # reports one line naming the key and the allowed values.
 validate(config, "../config/schema.yaml")
 
-config["llm_cache"] = STUDY["llm_cache"]  # read by LLM run jobs from snakemake.config (not a rerun trigger)
+config["llm_cache"] = STUDY[
+    "llm_cache"
+]  # the one place run jobs read it from (not a rerun trigger)
 RESULTS = STUDY["results"]
 LOGS = STUDY["logs"]
 METHODS = STUDY["methods"]
-
-# Per-method fingerprint of parameters + code: a run-rule param, so editing one method reruns only its jobs.
-FINGERPRINTS = {name: method_fingerprint(m["kind"], m["params"]) for name, m in METHODS.items()}
 
 
 wildcard_constraints:
@@ -34,9 +41,29 @@ wildcard_constraints:
 # they get no run jobs and are reported as skipped in run_status.csv, never silently dropped.
 SKIPPED = STUDY["skipped"]
 RUNNABLE = [m for m in METHODS if m not in SKIPPED]
-# Which runnable methods are LLM methods, and which of those call a remote endpoint: decided once, here.
-LLM_METHODS = {m for m in RUNNABLE if METHODS[m]["kind"] in LLM_KINDS}
-REMOTE_LLM_METHODS = {m for m in LLM_METHODS if not METHODS[m]["params"]["endpoint_config"].get("embedded")}
+KIND_OF = {m: method_kind(METHODS[m]["kind"]) for m in METHODS}
+# Which runnable methods call an LLM, which of those a remote endpoint, and which send images: decided once, here.
+LLM_METHODS = {m for m in RUNNABLE if KIND_OF[m].llm}
+REMOTE_LLM_METHODS = {
+    m
+    for m in LLM_METHODS
+    if not METHODS[m]["params"]["endpoint_config"].get("embedded")
+}
+IMAGE_METHODS = [m for m in RUNNABLE if KIND_OF[m].vision]
+# Role of each method in the image / text / blank comparison, by kind (never by the name a study gives it).
+ROLES = {m: KIND_OF[m].role for m in METHODS if KIND_OF[m].role}
+
+
+def method_pattern(methods):
+    """A wildcard constraint matching exactly these method names (none: a pattern that matches nothing)."""
+    return "|".join(re.escape(m) for m in methods) or r"(?!x)x"
+
+
+def code_digest(script):
+    """Digest of a workflow script and every hpo module it imports: a param, so a library edit reruns the rule."""
+    return digest(
+        script_closure(os.path.join(workflow.basedir, "workflow_scripts", script))
+    )
 
 
 def run_files(wildcards=None):
@@ -44,6 +71,16 @@ def run_files(wildcards=None):
         f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
         benchmark=STUDY["benchmarks"],
         method=RUNNABLE,
+        seed=STUDY["seeds"],
+    )
+
+
+def image_dirs(wildcards=None):
+    """The image folders of the multimodal runs (declared outputs of rule run_images)."""
+    return expand(
+        f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}_images",
+        benchmark=STUDY["benchmarks"],
+        method=IMAGE_METHODS,
         seed=STUDY["seeds"],
     )
 
@@ -75,25 +112,75 @@ def llm_slots(wildcards):
 # plain values where the study allows (no computed-loss benchmark, no LLM / remote LLM method): ~12% faster -n.
 _ALL_TABULAR = all(needs_table(b) for b in STUDY["benchmarks"])
 RUN_INPUT_ARGS = [] if _ALL_TABULAR else [unpack(run_inputs)]
-RUN_INPUT_KWARGS = {"table": f"{RESULTS}/tables/{{benchmark}}.npz"} if _ALL_TABULAR else {}
+RUN_INPUT_KWARGS = (
+    {"table": f"{RESULTS}/tables/{{benchmark}}.npz"} if _ALL_TABULAR else {}
+)
 RUN_THREADS = run_threads if REMOTE_LLM_METHODS else 1
 RUN_LLM_SLOTS = llm_slots if REMOTE_LLM_METHODS else 0
 RUN_ENV = run_env if LLM_METHODS else "../envs/run.yaml"
 
 
+@functools.lru_cache(maxsize=None)
+def _pair_spec(benchmark, method):
+    m = METHODS[method]
+    return build_spec(
+        benchmark=benchmark,
+        method=method,
+        kind=m["kind"],
+        seed=0,
+        n_trials=STUDY["n_trials"],
+        n_init=STUDY["n_init"],
+        params=m["params"],
+        noisy=STUDY["noisy"],
+        benchmark_def=STUDY["custom_benchmarks"].get(benchmark),
+    )
+
+
+def job_spec(benchmark, method, seed):
+    """The complete run spec of one job (hpo.provenance.build_spec: the same function the CLI uses); the seed
+    enters no fingerprint part, so the spec is built once per (benchmark, method)."""
+    return dataclasses.replace(_pair_spec(benchmark, method), seed=int(seed))
+
+
 def run_spec(wildcards):
-    """Everything that determines one run's result; compared by value by Snakemake's params trigger."""
-    m = METHODS[wildcards.method]
-    return {
-        "kind": m["kind"],
-        "params": m["params"],
-        "n_trials": STUDY["n_trials"],
-        "n_init": STUDY["n_init"],
-        "noisy": STUDY["noisy"],
-        "fingerprint": FINGERPRINTS[wildcards.method],
-        # only for custom (native HPOBench) benchmarks, so built-in runs keep their params and are not rerun
-        **({"benchmark_def": d} if (d := STUDY["custom_benchmarks"].get(wildcards.benchmark)) else {}),
-    }
+    """Everything that determines one run's result, fingerprint and its provenance parts included; compared by
+    value by Snakemake's params trigger, so any change reruns exactly the jobs it affects.
+    """
+    spec = job_spec(wildcards.benchmark, wildcards.method, wildcards.seed).__dict__
+    return {k: v for k, v in spec.items() if k not in ("benchmark", "method", "seed")}
+
+
+def expected_runs(wildcards=None):
+    """What aggregation checks each run file's metadata against: path -> the fields of the job that writes it."""
+    out = {}
+    for benchmark in STUDY["benchmarks"]:
+        for method in RUNNABLE:
+            for seed in STUDY["seeds"]:
+                spec = _pair_spec(benchmark, method)
+                out[f"{RESULTS}/runs/{benchmark}/{method}/{seed}.parquet"] = {
+                    "benchmark": benchmark,
+                    "method": method,
+                    "seed": int(seed),
+                    "n_trials": spec.n_trials,
+                    "fingerprint": spec.fingerprint,
+                }
+    return out
+
+
+def stats_outputs(wildcards=None):
+    """Every final output of this stage: tables, figures, gallery page."""
+    figures = ["average_rank", "llm_usage", "mm_gallery"] + [
+        f"cd_diagram_budget{b}" for b in STUDY["budgets"]
+    ]
+    return (
+        expand(
+            f"{RESULTS}/stats/{{name}}.{{ext}}",
+            name=STATS_TABLES,
+            ext=["csv", "md", "html"],
+        )
+        + expand(f"{RESULTS}/figures/{{fig}}.{{ext}}", fig=figures, ext=["png", "pdf"])
+        + [f"{RESULTS}/figures/mm_gallery.md"]
+    )
 
 
 def all_outputs(wildcards=None):

@@ -11,11 +11,12 @@ rule plot_anytime_regret:
             category="1. Ranking",
         ),
         pdf=f"{RESULTS}/figures/anytime_regret.pdf",
-    params:
-        methods=list(METHODS),
     log:
         f"{LOGS}/plots/anytime_regret.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        code=code_digest("plot_anytime_regret.py"),
+        methods=list(METHODS),
     script:
         "../workflow_scripts/plot_anytime_regret.py"

@@ -10,7 +10,10 @@ rule report_md:
         figures=[
             f"{RESULTS}/figures/anytime_regret.png",
             f"{RESULTS}/figures/average_rank.png",
-            *expand(f"{RESULTS}/figures/cd_diagram_budget{{budget}}.png", budget=STUDY["budgets"]),
+            *expand(
+                f"{RESULTS}/figures/cd_diagram_budget{{budget}}.png",
+                budget=STUDY["budgets"],
+            ),
             f"{RESULTS}/figures/llm_usage.png",
             f"{RESULTS}/figures/mm_gallery.png",
         ],
@@ -22,11 +25,12 @@ rule report_md:
             category="0. Summary",
             labels={"page": "which optimizer wins"},
         ),
-    params:
-        alpha=ALPHA,
     log:
         f"{LOGS}/report_md.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        code=code_digest("report_md.py"),
+        alpha=ALPHA,
     script:
         "../workflow_scripts/report_md.py"

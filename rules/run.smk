@@ -1,4 +1,8 @@
-"""One job per (benchmark, method, seed): optimize and write one Parquet trajectory."""
+"""One job per (benchmark, method, seed): optimize and write one Parquet trajectory.
+
+Two rules with disjoint method constraints: methods that send images to the model also declare the folder of the
+images they sent (rule ``run_images``), so every file a run job writes is a declared output.
+"""
 
 
 rule run:
@@ -7,14 +11,40 @@ rule run:
         **RUN_INPUT_KWARGS,
     output:
         f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
-    params:
-        spec=run_spec,
+    log:
+        job=f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.log",
+        llm_server=f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.llama_server.log",
+    wildcard_constraints:
+        method=method_pattern([m for m in RUNNABLE if m not in IMAGE_METHODS]),
+    conda:
+        RUN_ENV
     threads: RUN_THREADS
     resources:
         llm_slots=RUN_LLM_SLOTS,
+    params:
+        spec=run_spec,
+    script:
+        "../workflow_scripts/run_job.py"
+
+
+rule run_images:
+    input:
+        *RUN_INPUT_ARGS,
+        **RUN_INPUT_KWARGS,
+    output:
+        trajectory=f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
+        images=directory(f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}_images"),
     log:
-        f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.log",
+        job=f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.log",
+        llm_server=f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.llama_server.log",
+    wildcard_constraints:
+        method=method_pattern(IMAGE_METHODS),
     conda:
         RUN_ENV
+    threads: RUN_THREADS
+    resources:
+        llm_slots=RUN_LLM_SLOTS,
+    params:
+        spec=run_spec,
     script:
         "../workflow_scripts/run_job.py"

@@ -1,20 +1,7 @@
 """Statistics and their figures: which optimizer wins, at which budget, and is it significant (hpo.analysis.stats)."""
 
-from hpo.analysis.stats import ALPHA
-from hpo.analysis.stats_tables import TABLES as STATS_TABLES
-
 # Tables shown in the HTML report (all of them are in results/stats/ as CSV, Markdown and HTML).
 REPORT_TABLES = ["ranks", "friedman", "wilcoxon", "llm"]
-
-
-def stats_outputs(wildcards=None):
-    """Every final output of this stage: tables, figures, gallery page."""
-    figures = ["average_rank", "llm_usage", "mm_gallery"] + [f"cd_diagram_budget{b}" for b in STUDY["budgets"]]
-    return (
-        expand(f"{RESULTS}/stats/{{name}}.{{ext}}", name=STATS_TABLES, ext=["csv", "md", "html"])
-        + expand(f"{RESULTS}/figures/{{fig}}.{{ext}}", fig=figures, ext=["png", "pdf"])
-        + [f"{RESULTS}/figures/mm_gallery.md"]
-    )
 
 
 wildcard_constraints:
@@ -26,26 +13,32 @@ rule stats:
         trajectories=f"{RESULTS}/trajectories.parquet",
         status=f"{RESULTS}/run_status.csv",
     output:
-        expand(f"{RESULTS}/stats/{{name}}.{{ext}}", name=STATS_TABLES, ext=["csv", "md"]),
+        expand(
+            f"{RESULTS}/stats/{{name}}.{{ext}}", name=STATS_TABLES, ext=["csv", "md"]
+        ),
         [
-            report(
-                f"{RESULTS}/stats/{name}.html",
-                caption="../report/table.rst",
-                category="5. Tables",
-                labels={"table": name},
+            (
+                report(
+                    f"{RESULTS}/stats/{name}.html",
+                    caption="../report/table.rst",
+                    category="5. Tables",
+                    labels={"table": name},
+                )
+                if name in REPORT_TABLES
+                else f"{RESULTS}/stats/{name}.html"
             )
-            if name in REPORT_TABLES
-            else f"{RESULTS}/stats/{name}.html"
             for name in STATS_TABLES
         ],
-    params:
-        budgets=STUDY["budgets"],
-        methods=list(METHODS),
-        alpha=ALPHA,
     log:
         f"{LOGS}/stats/stats.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        code=code_digest("stats.py"),
+        budgets=STUDY["budgets"],
+        methods=list(METHODS),
+        alpha=ALPHA,
+        roles=ROLES,
     script:
         "../workflow_scripts/stats.py"
 
@@ -61,13 +54,14 @@ rule plot_average_rank:
             labels={"figure": "average rank over trials"},
         ),
         pdf=f"{RESULTS}/figures/average_rank.pdf",
-    params:
-        methods=list(METHODS),
-        budgets=STUDY["budgets"],
     log:
         f"{LOGS}/plots/average_rank.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        code=code_digest("plot_average_rank.py"),
+        methods=list(METHODS),
+        budgets=STUDY["budgets"],
     script:
         "../workflow_scripts/plot_average_rank.py"
 
@@ -85,12 +79,13 @@ rule plot_cd_diagram:
             labels={"budget": "{budget}"},
         ),
         pdf=f"{RESULTS}/figures/cd_diagram_budget{{budget}}.pdf",
-    params:
-        methods=list(METHODS),
     log:
         f"{LOGS}/plots/cd_diagram_budget{{budget}}.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        code=code_digest("plot_cd_diagram.py"),
+        methods=list(METHODS),
     script:
         "../workflow_scripts/plot_cd_diagram.py"
 
@@ -106,19 +101,21 @@ rule plot_llm_usage:
             labels={"figure": "validity and cost"},
         ),
         pdf=f"{RESULTS}/figures/llm_usage.pdf",
-    params:
-        methods=list(METHODS),
     log:
         f"{LOGS}/plots/llm_usage.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        code=code_digest("plot_llm_usage.py"),
+        methods=list(METHODS),
     script:
         "../workflow_scripts/plot_llm_usage.py"
 
 
 rule plot_mm_gallery:
     input:
-        f"{RESULTS}/trajectories.parquet",
+        trajectories=f"{RESULTS}/trajectories.parquet",
+        images=image_dirs,
     output:
         png=report(
             f"{RESULTS}/figures/mm_gallery.png",
@@ -128,12 +125,13 @@ rule plot_mm_gallery:
         ),
         pdf=f"{RESULTS}/figures/mm_gallery.pdf",
         md=f"{RESULTS}/figures/mm_gallery.md",
-    params:
-        runs=f"{RESULTS}/runs",
-        methods=list(METHODS),
     log:
         f"{LOGS}/plots/mm_gallery.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        code=code_digest("plot_mm_gallery.py"),
+        runs=f"{RESULTS}/runs",
+        methods=list(METHODS),
     script:
         "../workflow_scripts/plot_mm_gallery.py"

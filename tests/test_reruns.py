@@ -1,13 +1,17 @@
 """Partial reruns on a finished study, asked of real Snakemake: a change reruns exactly the jobs it affects.
 
-The per-method fingerprint (params + the method's module source, hpo/fingerprint.py) is a param of rule ``run``,
-so Snakemake's params trigger decides. Each case edits a copy of the repository (never this source tree), asks
-``snakemake -n`` (and ``--summary``) what it would run, and restores the copy; one case really reruns.
+Every run job's spec carries a fingerprint of everything that shapes its numbers (hpo/provenance.py: parameters,
+the method's modules, the benchmark family's modules, the shared harness), and every analysis rule a digest of the
+library modules its script imports (hpo/codebase.py); Snakemake's params trigger compares them by value. Each case
+edits a copy of the repository (never this source tree), asks ``snakemake -n`` (and ``--summary``) what it would
+run, and restores the copy; the last case really reruns. The study includes an ``llm`` and an ``mm_llm`` method
+served by a local fake endpoint (the only way to have a vision model offline), so image edits can be proven too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -20,26 +24,63 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
+from fake_openai import FakeOpenAI
 
 from hpo import trajectory
 
 pytestmark = pytest.mark.slow
 
-BENCHMARKS = ["mlp-car", "nb201-cifar10"]
-METHODS = ["random_search", "smac_rf", "optuna_tpe"]
+BENCHMARKS = ["mlp-car", "nb201-cifar10", "svm-breast_cancer"]
+CLASSICAL = ["random_search", "smac_rf", "optuna_tpe"]
+METHODS = [*CLASSICAL, "llm", "mm_llm"]
 SEEDS = [0, 1]
-# Rules downstream of the run files: whatever needs the trajectories may rerun with them, nothing else.
-DOWNSTREAM_OK = re.compile(r"^(aggregate|stats|report_\w+|plot_\w+|all)$")
-PLANNED_RUN = re.compile(r"rule run:\n(?:    .*\n)*?    wildcards: benchmark=([^,]+), method=([^,]+), seed=(\d+)")
+# Every rule downstream of the run files: after any run job reruns, all of them do (and nothing else may).
+DOWNSTREAM = {
+    "aggregate",
+    "stats",
+    "report_md",
+    "plot_anytime_regret",
+    "plot_average_rank",
+    "plot_cd_diagram",
+    "plot_llm_usage",
+    "plot_mm_gallery",
+    "all",
+}
+PLANNED_RUN = re.compile(
+    r"rule run(?:_images)?:\n(?:    .*\n)*?    wildcards: benchmark=([^,]+), method=([^,]+), seed=(\d+)"
+)
 COPY_IGNORE = shutil.ignore_patterns(
     ".venv", ".git", "results", "logs", ".snakemake", ".ruff_cache", ".pytest_cache", "__pycache__", "*.egg-info"
 )
 
 
-def study(**overrides: object) -> dict[str, object]:
+def no_config(request: dict) -> str:
+    """The fake endpoint's reply: valid JSON without a configuration, so every LLM trial takes the seeded fallback
+    (deterministic, fast); what matters here is which jobs rerun, not what the model says."""
+    return json.dumps({"rationale": "none"})
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    """One fake endpoint for the whole module: its URL is part of the LLM methods' params, so it must not change."""
+    with FakeOpenAI(no_config) as fake:
+        yield fake.url
+
+
+def methods_config() -> dict[str, object]:
+    llm_params = {"endpoint": "fake", "max_reasks": 0}
+    return {
+        **{m: {"kind": m} for m in CLASSICAL},
+        "llm": {"kind": "llm", "params": llm_params},
+        "mm_llm": {"kind": "mm_llm", "params": llm_params},
+    }
+
+
+def study(url: str, **overrides: object) -> dict[str, object]:
     cfg: dict[str, object] = {
         "benchmarks": list(BENCHMARKS),
-        "methods": {m: {"kind": m} for m in METHODS},
+        "methods": methods_config(),
+        "endpoints": {"fake": {"base_url": url, "model": "fake-vision", "vision": True, "retries": 0}},
         "seeds": list(SEEDS),
         "n_trials": 6,
         "n_init": 2,
@@ -91,7 +132,7 @@ class Study:
                 name, _, count = line.rpartition(" ")
                 if name.strip() and name.strip() != "total":
                     counts[name.strip()] = int(count)
-        assert counts.get("run", 0) == len(runs), out[-3000:]
+        assert counts.get("run", 0) + counts.get("run_images", 0) == len(runs), out[-3000:]
         return runs, counts
 
     def run_files(self) -> dict[Path, int]:
@@ -114,74 +155,112 @@ def runs_of(methods: list[str], benchmarks: list[str] = BENCHMARKS, seeds: list[
     return {(b, m, s) for b in benchmarks for m in methods for s in seeds}
 
 
-def only_downstream(counts: dict[str, int]) -> list[str]:
-    """Rules planned besides ``run`` that are not downstream of the run files (should be none)."""
-    return [r for r in counts if r != "run" and not DOWNSTREAM_OK.match(r)]
+def others(counts: dict[str, int]) -> set[str]:
+    """Rules planned besides the run rules."""
+    return set(counts) - {"run", "run_images"}
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory: pytest.TempPathFactory) -> Study:
+def finished(tmp_path_factory: pytest.TempPathFactory, endpoint: str) -> Study:
     s = Study(tmp_path_factory.mktemp("reruns"))
-    s.snakemake(study())
+    s.snakemake(study(endpoint))
     assert len(s.run_files()) == len(runs_of(METHODS))
-    runs, counts = s.plan(study())
+    runs, counts = s.plan(study(endpoint))
     assert not runs and not counts, f"a finished study must be up to date, plans {counts}"
     return s
 
 
-def test_changed_method_code_reruns_only_that_method(finished: Study) -> None:
-    with finished.edited("hpo/optimizers/smac_rf.py", "\n# an edit that changes the module's source\n"):
-        runs, counts = finished.plan(study())
-    assert runs == runs_of(["smac_rf"])
-    assert "convert_table" not in counts and not only_downstream(counts), counts
+EDIT = "\n# an edit that changes the module's source\n"
 
 
-def test_changed_analysis_code_reruns_no_run_job(finished: Study) -> None:
-    with finished.edited("hpo/analysis/plots.py", "\n# an edit of figure code\n"):
-        runs, counts = finished.plan(study())
-    assert not runs and not only_downstream(counts), counts
-    with finished.edited("workflow_scripts/plot_anytime_regret.py", "\n# an edit of the figure script\n"):
-        runs, counts = finished.plan(study())
-    # Snakemake's code trigger reruns the figure whose script changed, and no run job.
-    assert not runs and counts.get("plot_anytime_regret") == 1 and not only_downstream(counts), counts
+@pytest.mark.parametrize(
+    ("relpath", "planned_runs", "planned_rules"),
+    [
+        # a method's module: only that method's runs
+        ("hpo/optimizers/smac_rf.py", runs_of(["smac_rf"]), DOWNSTREAM),
+        # the module every LLM kind uses: only the LLM methods' runs
+        ("hpo/llm/prompt.py", runs_of(["llm", "mm_llm"]), DOWNSTREAM),
+        # the image rendering and the shared plotting setup: only the multimodal runs (plus figures drawn with it)
+        ("hpo/llm/images.py", runs_of(["mm_llm"]), DOWNSTREAM),
+        ("hpo/plotting.py", runs_of(["mm_llm"]), DOWNSTREAM),
+        # a table family's module (where its loss transform lives): that family's table and runs only
+        ("hpo/benchmarks/hpobench_mlp.py", runs_of(METHODS, ["mlp-car"]), DOWNSTREAM | {"convert_table"}),
+        # the code of all tables: every table and tabular run, no live-ML run
+        ("hpo/benchmarks/tabular.py", runs_of(METHODS, ["mlp-car", "nb201-cifar10"]), DOWNSTREAM | {"convert_table"}),
+        # a live ML model: the live-ML runs only
+        ("hpo/benchmarks/ml_models.py", runs_of(METHODS, ["svm-breast_cancer"]), DOWNSTREAM),
+        # the shared harness: every run, no table
+        ("hpo/runner.py", runs_of(METHODS), DOWNSTREAM),
+        ("hpo/space.py", runs_of(METHODS), DOWNSTREAM),
+        # the normalization: aggregation and what follows, no run job
+        ("hpo/analysis/regret.py", set(), DOWNSTREAM),
+        # statistics code: the statistics and what reads them
+        ("hpo/analysis/stats.py", set(), DOWNSTREAM - {"aggregate", "plot_anytime_regret", "plot_mm_gallery"}),
+        # a figure's module and its script: that figure and the report only
+        ("hpo/analysis/plots.py", set(), {"plot_anytime_regret", "report_md", "all"}),
+        ("workflow_scripts/plot_anytime_regret.py", set(), {"plot_anytime_regret", "report_md", "all"}),
+    ],
+)
+def test_edit_reruns_exactly_what_it_affects(
+    finished: Study, endpoint: str, relpath: str, planned_runs: set, planned_rules: set
+) -> None:
+    with finished.edited(relpath, EDIT):
+        runs, counts = finished.plan(study(endpoint))
+    assert runs == planned_runs
+    assert others(counts) == planned_rules, counts
+    if "convert_table" in planned_rules:
+        tabular = {b for b, _, _ in planned_runs}
+        assert counts["convert_table"] == len(tabular), counts
 
 
-def test_added_seed_runs_only_new_jobs(finished: Study) -> None:
-    runs, counts = finished.plan(study(seeds=[*SEEDS, 2]))
+def test_added_seed_runs_only_new_jobs(finished: Study, endpoint: str) -> None:
+    runs, counts = finished.plan(study(endpoint, seeds=[*SEEDS, 2]))
     assert runs == runs_of(METHODS, seeds=[2])
-    assert "convert_table" not in counts and not only_downstream(counts), counts
+    assert others(counts) == DOWNSTREAM, counts
 
 
-def test_added_benchmark_runs_only_new_jobs(finished: Study) -> None:
-    runs, counts = finished.plan(study(benchmarks=[*BENCHMARKS, "mlp-vehicle"]))
+def test_added_benchmark_runs_only_new_jobs(finished: Study, endpoint: str) -> None:
+    runs, counts = finished.plan(study(endpoint, benchmarks=[*BENCHMARKS, "mlp-vehicle"]))
     assert runs == runs_of(METHODS, benchmarks=["mlp-vehicle"])
-    # One new table to convert (the two existing ones are kept), then only what is downstream of the runs.
-    assert counts.pop("convert_table", 0) == 1 and not only_downstream(counts), counts
+    # One new table to convert (the existing ones are kept), then only what is downstream of the runs.
+    assert counts.pop("convert_table", 0) == 1 and others(counts) == DOWNSTREAM, counts
 
 
-def test_changed_method_params_rerun_only_that_method(finished: Study) -> None:
+def test_changed_budgets_rerun_no_run_job(finished: Study, endpoint: str) -> None:
+    runs, counts = finished.plan(study(endpoint, budgets=[4]))
+    assert not runs and "convert_table" not in counts and "aggregate" in counts, counts
+
+
+def test_changed_method_params_rerun_only_that_method(finished: Study, endpoint: str) -> None:
     """Last in this module: it really reruns, so the finished study afterwards has the new parameters."""
-    changed = study(
-        methods={m: {"kind": m} for m in METHODS} | {"smac_rf": {"kind": "smac_rf", "params": {"n_trees": 3}}}
-    )
+    changed = study(endpoint)
+    changed["methods"]["smac_rf"] = {"kind": "smac_rf", "params": {"n_trees": 3}}  # type: ignore[index]
     runs, counts = finished.plan(changed)
     assert runs == runs_of(["smac_rf"])
-    assert "convert_table" not in counts and not only_downstream(counts), counts
+    assert others(counts) == DOWNSTREAM, counts
     # --summary names the trigger per file. (--list-changes params of Snakemake 9.27.1 lists every file that has
     # recorded params, changed or not, so it cannot be used for this.)
     summary = [line.split("\t") for line in finished.snakemake(changed, "--summary").splitlines() if "\t" in line]
-    status = {row[0]: row[4] for row in summary if row[0].startswith("results/runs/")}
+    status = {row[0]: row[4] for row in summary if row[0].startswith("results/runs/") and row[0].endswith("parquet")}
     assert {f for f, st in status.items() if st != "ok"} == {
         f"results/runs/{b}/{m}/{s}.parquet" for b, m, s in runs_of(["smac_rf"])
     }, status
     assert {st for st in status.values() if st != "ok"} == {"params changed"}
 
     before = finished.run_files()
+    old_parts = {p: trajectory.read_meta(p)["spec"]["provenance"] for p in before}
     out = finished.snakemake(changed)
     after = finished.run_files()
     rewritten = {p for p in after if after[p] != before.get(p)}
     assert {(p.parent.parent.name, p.parent.name, int(p.stem)) for p in rewritten} == runs_of(["smac_rf"])
     assert out.count("(Rule: run)") == len(runs_of(["smac_rf"])), "executed run jobs"
     for p in rewritten:
-        assert trajectory.read_meta(p)["spec"]["params"]["n_trees"] == 3
+        meta = trajectory.read_meta(p)
+        assert meta["spec"]["params"]["n_trees"] == 3
+        # the provenance parts tell why it reran: the parameters changed, the code did not
+        parts, old = meta["spec"]["provenance"], old_parts[p]
+        assert parts["params"] != old["params"]
+        assert [parts[k] for k in ("method", "benchmark", "harness")] == [
+            old[k] for k in ("method", "benchmark", "harness")
+        ]
     assert finished.plan(changed) == (set(), {}), "after the rerun the study is up to date again"

@@ -109,14 +109,24 @@ def test_wilcoxon_matches_scipy_and_holm():
     assert (res["rank_biserial"] > 0).all()  # a has lower regret than both
 
 
-def test_comparison_pairs_include_llm_trio():
+def test_comparison_pairs_include_llm_trio_by_role_not_name():
+    roles = {"llm": "text", "mm_llm": "image", "mm_llm_blank": "blank"}
     methods = ["random_search", "llm", "mm_llm", "mm_llm_blank"]
-    pairs = stats.comparison_pairs(methods, "random_search")
+    pairs = stats.comparison_pairs(methods, "random_search", roles)
     assert pairs[:3] == [("random_search", "llm"), ("random_search", "mm_llm"), ("random_search", "mm_llm_blank")]
     assert set(pairs[3:]) == {("mm_llm", "llm"), ("mm_llm", "mm_llm_blank"), ("llm", "mm_llm_blank")}
     # the best one is in the trio: its pairs with the trio are not repeated
-    pairs = stats.comparison_pairs(methods, "mm_llm")
+    pairs = stats.comparison_pairs(methods, "mm_llm", roles)
     assert len(pairs) == len(set(frozenset(p) for p in pairs)) == 4
+    # renamed methods keep the comparison (roles come from their kinds); without roles there is no trio
+    renamed = {"gpt4o_text": "text", "gpt4o_vision": "image", "gpt4o_blank": "blank"}
+    pairs = stats.comparison_pairs(["rs", *renamed], "rs", renamed)
+    assert set(pairs[2:]) == {
+        ("gpt4o_vision", "gpt4o_text"),
+        ("gpt4o_vision", "gpt4o_blank"),
+        ("gpt4o_text", "gpt4o_blank"),
+    }
+    assert len(stats.comparison_pairs(methods, "random_search")) == len(methods) - 1
 
 
 def test_incomplete_blocks_dropped_and_counted():

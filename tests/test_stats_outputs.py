@@ -191,7 +191,7 @@ def test_figures_decode_and_have_panels(study):
 
 def test_llm_figure_has_four_panels(tmp_path):
     df = make_trajectories({"rs": 0.3, "llm": 0.2, "mm_llm": 0.1}, llm=("llm", "mm_llm"))
-    tables = write_stats(df, None, tmp_path, [6], ["rs", "llm", "mm_llm"])
+    tables = write_stats(df, None, tmp_path, [6], ["rs", "llm", "mm_llm"], roles={"llm": "text", "mm_llm": "image"})
     titles = plot_llm_usage(tables["llm"], [tmp_path / "llm.png"], ["rs", "llm", "mm_llm"])
     assert len(titles) == 4 and titles[0].startswith("proposals: valid / repaired / fallback")
     read_png(tmp_path / "llm.png")

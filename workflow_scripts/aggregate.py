@@ -13,4 +13,5 @@ with job_log(sm.log[0]):
         status_out=sm.output.status,
         expected=sm.params.expected,
         skipped=sm.params.skipped,
+        expected_runs=sm.params.expected_runs,
     )

@@ -5,4 +5,11 @@ from hpo.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):
-    plot_gallery(sm.input[0], sm.params.runs, [sm.output.png, sm.output.pdf], sm.output.md, methods=sm.params.methods)
+    plot_gallery(
+        sm.input.trajectories,
+        sm.params.runs,
+        [sm.output.png, sm.output.pdf],
+        sm.output.md,
+        methods=sm.params.methods,
+        image_dirs=list(sm.input.images),
+    )

@@ -1,10 +1,10 @@
-"""Snakemake script of rule ``run``: one (benchmark, method, seed) -> one Parquet trajectory."""
+"""Snakemake script of rules ``run`` and ``run_images``: one (benchmark, method, seed) -> one Parquet trajectory."""
 
 from hpo.logs import job_log
 from hpo.runner import RunSpec, run_to_file
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
-with job_log(sm.log[0]):
+with job_log(sm.log.job):
     spec = RunSpec(
         benchmark=sm.wildcards.benchmark,
         method=sm.wildcards.method,
@@ -16,6 +16,6 @@ with job_log(sm.log[0]):
         spec,
         sm.output[0],
         table_path=sm.input.get("table"),
-        cache_dir=sm.config.get("llm_cache", "results/llm_cache"),
-        server_log=f"{sm.log[0]}.llama_server",
+        cache_dir=sm.config["llm_cache"],
+        server_log=sm.log.llm_server,
     )

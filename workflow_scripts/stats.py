@@ -14,4 +14,5 @@ with job_log(sm.log[0]):
         budgets=sm.params.budgets,
         methods=sm.params.methods,
         alpha=sm.params.alpha,
+        roles=sm.params.roles,
     )

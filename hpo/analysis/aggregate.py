@@ -8,24 +8,70 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-
-def concat_runs(paths: Sequence[str | Path]) -> pd.DataFrame:
-    """Read and stack trajectories; corrupt files fail with their paths (all of them), never silently skipped."""
+if TYPE_CHECKING:
     import pyarrow as pa
 
-    from hpo.trajectory import read
+
+# Metadata fields a run file must carry for the job at its path (hpo.runner.RunSpec, stored under ``spec``).
+CHECKED_FIELDS = ("benchmark", "method", "seed", "n_trials", "fingerprint")
+
+
+def check_meta(path: str | Path, meta: dict[str, Any], expected: dict[str, Any] | None) -> str | None:
+    """None if the file's metadata matches the job that should have written it, else one line naming the field."""
+    if expected is None:
+        return None
+    spec = meta.get("spec", {})
+    for key in CHECKED_FIELDS:
+        if key in expected and spec.get(key) != expected[key]:
+            return (
+                f"{path}: {key} is {spec.get(key)!r} but the job at this path has {expected[key]!r}; "
+                "the file was not written by this job (copied or stale): delete it and rerun"
+            )
+    return None
+
+
+def with_normalized_regret(table: pa.Table, meta: dict[str, Any]) -> pa.Table:
+    """Add ``normalized_regret`` from the stored regret and the run's reference values (:mod:`hpo.analysis.regret`).
+
+    Derived here, not stored by run jobs, so a change to the normalization reruns aggregation, never the study.
+    """
+    import pyarrow as pa
+
+    from hpo.analysis.regret import normalized_regret
+
+    f_star = meta["f_star"]
+    values = normalized_regret(np.asarray(table["regret"]) + f_star, f_star, meta["f_ref"])
+    return table.append_column("normalized_regret", pa.array(values, type=pa.float64()))
+
+
+def concat_runs(paths: Sequence[str | Path], expected_runs: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Read, check and stack trajectories; corrupt or misplaced files fail with their paths, never silently used.
+
+    ``expected_runs`` maps a run file's path to the fields of the job that writes it (:data:`CHECKED_FIELDS`).
+    """
+    import pyarrow as pa
+
+    from hpo.trajectory import read, read_meta
 
     tables, bad = [], []
     for p in paths:
         try:
-            tables.append(read(p))
+            table, meta = read(p), read_meta(p)
         except ValueError as exc:  # read() names the file and the cause
             bad.append(str(exc))
+            continue
+        mismatch = check_meta(p, meta, (expected_runs or {}).get(str(p)))
+        if mismatch:
+            bad.append(mismatch)
+            continue
+        tables.append(with_normalized_regret(table, meta))
     if bad:
-        raise ValueError(f"{len(bad)} unreadable run file(s), delete and rerun to recompute: {'; '.join(bad)}")
+        raise ValueError(f"{len(bad)} unusable run file(s), delete and rerun to recompute: {'; '.join(bad)}")
     if not tables:
         raise ValueError("no run files to aggregate")
     return pa.concat_tables(tables, promote_options="default").to_pandas()
@@ -79,11 +125,12 @@ def aggregate(
     status_out: str | Path | None = None,
     expected: dict[str, list] | None = None,
     skipped: dict[str, str] | None = None,
+    expected_runs: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Write ``trajectories.parquet``, ``summary.csv`` and ``run_status.csv`` atomically; returns the summary."""
     from hpo.atomic import atomic_path
 
-    df = concat_runs(paths)
+    df = concat_runs(paths, expected_runs)
     if status_out is not None:
         status = run_status(df, expected or {"benchmarks": [], "methods": [], "seeds": []}, skipped or {})
         with atomic_path(status_out) as tmp:
@@ -100,7 +147,10 @@ def aggregate(
 # Rule ``aggregate`` needs every run file, so after a ``--keep-going`` run in which some run jobs failed it never
 # runs. The workflow's ``onerror`` hook (rules/aggregate.smk) then calls :func:`report_incomplete`, which reads what
 # is on disk (files are written atomically, so a file is either complete or absent; a truncated one is caught here)
-# and writes ``run_status.csv`` saying which runs finished, failed (with the error from the job's log) or are corrupt.
+# and writes a status file (same columns as ``run_status.csv``) saying which runs finished, failed (with the error
+# from the job's log), are corrupt or were not written by their job (``mismatch``).
+
+STATES = ("done", "failed", "corrupt", "mismatch", "missing")
 
 
 def _last_error(log: Path) -> str:
@@ -114,28 +164,36 @@ def _last_error(log: Path) -> str:
     return lines[-1][:300]
 
 
-def check_run(path: str | Path, log: str | Path) -> tuple[str, str]:
-    """One expected run: ``("done", "")``, ``("corrupt", why)``, ``("failed", error)`` or ``("missing", "")``."""
+def check_run(path: str | Path, log: str | Path, expected: dict[str, Any] | None = None) -> tuple[str, str]:
+    """One expected run: ``done``, ``corrupt``, ``mismatch``, ``failed`` (with the error) or ``missing``."""
     from hpo.trajectory import read_meta
 
     path = Path(path)
     if path.exists():
         try:
-            read_meta(path)  # the footer: a truncated or foreign file fails here
+            meta = read_meta(path)  # the footer: a truncated or foreign file fails here
         except ValueError as exc:
             return "corrupt", str(exc)
-        return "done", ""
+        mismatch = check_meta(path, meta, expected)
+        return ("mismatch", mismatch) if mismatch else ("done", "")
     error = _last_error(Path(log))
     return ("failed", f"{error} (log: {log})") if error else ("missing", "")
 
 
-def status_from_disk(expected: dict[str, list], skipped: dict[str, str], run_path: str, log_path: str) -> pd.DataFrame:
-    """``run_status.csv`` rows (same columns as :func:`run_status`) from the run files and job logs on disk.
+def status_from_disk(
+    expected: dict[str, list],
+    skipped: dict[str, str],
+    expected_runs: dict[str, dict[str, Any]],
+    log_path: str,
+) -> pd.DataFrame:
+    """Status rows (same columns as :func:`run_status`) from the run files and job logs on disk.
 
-    ``run_path`` and ``log_path`` are templates with ``{benchmark}``, ``{method}`` and ``{seed}``. ``status`` is
-    ``complete``, ``partial`` (some seeds done), ``failed`` (none done, at least one failed or corrupt), ``missing``
-    (none done, none failed: never run) or ``skipped``; ``reason`` counts the others and quotes the first error.
+    ``expected_runs`` maps each run file's path to its job's fields; ``log_path`` is a template with
+    ``{benchmark}``, ``{method}`` and ``{seed}``. ``status`` is ``complete``, ``partial`` (some seeds done),
+    ``failed`` (none done, at least one failed, corrupt or mismatched), ``missing`` (none done, none failed: never
+    run) or ``skipped``; ``reason`` counts the others and quotes the first error.
     """
+    by_job = {(e["benchmark"], e["method"], e["seed"]): (p, e) for p, e in expected_runs.items()}
     rows = []
     for bench in expected["benchmarks"]:
         for method in expected["methods"]:
@@ -143,10 +201,11 @@ def status_from_disk(expected: dict[str, list], skipped: dict[str, str], run_pat
             if method in skipped:
                 rows.append(_status_row(bench, method, n_exp, 0, "skipped", skipped[method]))
                 continue
-            found: dict[str, list[str]] = {"done": [], "failed": [], "corrupt": [], "missing": []}
+            found: dict[str, list[str]] = {k: [] for k in STATES}
             for seed in expected["seeds"]:
-                where = {"benchmark": bench, "method": method, "seed": seed}
-                state, why = check_run(run_path.format(**where), log_path.format(**where))
+                path, fields = by_job[(bench, method, seed)]
+                log = log_path.format(benchmark=bench, method=method, seed=seed)
+                state, why = check_run(path, log, fields)
                 found[state].append(why or f"seed {seed}")
             n_done = len(found["done"])
             if n_done == n_exp:
@@ -154,10 +213,10 @@ def status_from_disk(expected: dict[str, list], skipped: dict[str, str], run_pat
             elif n_done:
                 status = "partial"
             else:
-                status = "failed" if found["failed"] or found["corrupt"] else "missing"
+                status = "failed" if any(found[k] for k in ("failed", "corrupt", "mismatch")) else "missing"
             reason = "; ".join(
                 f"{len(found[k])} of {n_exp} seeds {k}" + (f": {found[k][0]}" if k != "missing" else "")
-                for k in ("failed", "corrupt", "missing")
+                for k in STATES[1:]
                 if found[k]
             )
             rows.append(_status_row(bench, method, n_exp, n_done, status, reason))
@@ -176,28 +235,25 @@ def _status_row(bench: str, method: str, n_exp: int, n_done: int, status: str, r
 
 
 def report_incomplete(
-    expected: dict[str, list], skipped: dict[str, str], run_path: str, log_path: str, status_out: str | Path
+    expected: dict[str, list],
+    skipped: dict[str, str],
+    expected_runs: dict[str, dict[str, Any]],
+    log_path: str,
+    status_out: str | Path,
 ) -> list[str]:
     """After a failed workflow run: write ``status_out`` from disk if any run is not done; return summary lines.
 
-    Leaves ``status_out`` alone (and returns no lines) when every run is done, so that a failure elsewhere (a figure,
-    say) does not touch a correct status file and rerun what depends on it.
-
-    The file written here is dated 1970-01-01: it is also an output of rule ``aggregate``, and with a current date
-    Snakemake would take ``snakemake results/run_status.csv`` as up to date (an existing output with missing inputs
-    is not rerun); older than every run file, it is always out of date, so the next run recomputes the failed runs
-    and replaces it.
+    ``status_out`` is not ``run_status.csv`` (rule ``aggregate`` is that file's only writer) but a report in the
+    logs folder; it is left alone (and no lines are returned) when every run is done, so that a failure elsewhere
+    (a figure, say) raises no false alarm.
     """
-    import os
-
     from hpo.atomic import atomic_path
 
-    status = status_from_disk(expected, skipped, run_path, log_path)
+    status = status_from_disk(expected, skipped, expected_runs, log_path)
     bad = status[~status["status"].isin(["complete", "skipped"])]
     if bad.empty:
         return []
     with atomic_path(status_out) as tmp:
         status.to_csv(tmp, index=False)
-        os.utime(tmp, (0, 0))
     lines = [f"{b} / {m}: {s}, {d} of {e} seeds done; {r}" for b, m, e, d, s, r in bad[list(status.columns)].values]
     return [f"run status written to {status_out} ({len(bad)} benchmark x method pairs not complete):", *lines]

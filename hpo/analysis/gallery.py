@@ -37,11 +37,20 @@ class Entry:
     images: tuple[Path, ...]
 
 
-def find_images(runs_dir: str | Path) -> list[Entry]:
-    """Every trial that has prompt images, grouped per (benchmark, method, seed, trial), sorted."""
+def find_images(runs_dir: str | Path, dirs: Sequence[str | Path] | None = None) -> list[Entry]:
+    """Every trial that has prompt images, grouped per (benchmark, method, seed, trial), sorted.
+
+    ``dirs`` limits the search to these image folders (the workflow passes the study's declared ones, so folders
+    of methods no longer in the study never appear).
+    """
     runs_dir = Path(runs_dir)
+    paths = (
+        sorted(p for d in dirs for p in Path(d).glob("trial_*.png"))
+        if dirs is not None
+        else sorted(runs_dir.glob("*/*/*_images/trial_*.png"))
+    )
     found: dict[tuple[str, str, int, int], list[Path]] = {}
-    for path in sorted(runs_dir.glob("*/*/*_images/trial_*.png")):
+    for path in paths:
         m = IMAGE_RE.search(path.relative_to(runs_dir).as_posix())
         if m:
             key = (m["benchmark"], m["method"], int(m["seed"]), int(m["trial"]))
@@ -94,12 +103,13 @@ def plot_gallery(
     md_out: str | Path,
     methods: Sequence[str] = (),
     per_method: int = 3,
+    image_dirs: Sequence[str | Path] | None = None,
 ) -> list[Entry]:
     """Write the gallery figure (images left, proposal right) and a Markdown page; returns the entries shown."""
     from hpo.analysis.stats_plots import note_figure
     from hpo.atomic import atomic_path
 
-    entries = select(find_images(runs_dir), methods, per_method)
+    entries = select(find_images(runs_dir, image_dirs), methods, per_method)
     title = "Multimodal gallery: what the model saw and what it proposed"
     if not entries:
         note = NO_IMAGES_NOTE.format(runs=runs_dir)

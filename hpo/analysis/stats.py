@@ -16,7 +16,7 @@ instead of a number, so no table ever shows a p-value that the data cannot suppo
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +24,8 @@ import pandas as pd
 
 BLOCK = ["benchmark", "seed"]
 # LLM method names whose pairwise comparison the study is about (image vs. no image vs. blank image).
-LLM_TRIO = ("mm_llm", "llm", "mm_llm_blank")
+# The multimodal comparison: roles come from the method registry (by kind, never by the name a study gives it).
+ROLE_ORDER = ("image", "text", "blank")
 # Below this many non-zero paired differences, a two-sided exact Wilcoxon test cannot reach p < 0.05 (2/2**5).
 WILCOXON_MIN_PAIRS = 6
 # Significance level of every test and of the critical difference.
@@ -198,10 +199,14 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
     return out
 
 
-def comparison_pairs(methods: Sequence[str], best: str | None) -> list[tuple[str, str]]:
-    """The family of pairwise tests: ``best`` vs every other method, then the LLM trio's pairs when present."""
+def comparison_pairs(
+    methods: Sequence[str], best: str | None, roles: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """The family of pairwise tests: ``best`` vs every other method, then the pairs among the methods that have a
+    role in the image / text / blank comparison (``roles``: method name -> role, from the registry's kinds)."""
+    roles = roles or {}
     pairs = [(best, m) for m in methods if best is not None and m != best]
-    present = [m for m in LLM_TRIO if m in methods]
+    present = sorted((m for m in methods if roles.get(m) in ROLE_ORDER), key=lambda m: ROLE_ORDER.index(roles[m]))
     for i, a in enumerate(present):
         for b in present[i + 1 :]:
             if (a, b) not in pairs and (b, a) not in pairs:

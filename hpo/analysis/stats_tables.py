@@ -8,7 +8,7 @@ the stage always finishes, so the report can show what is there and say what is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -65,6 +65,7 @@ def compute(
     budgets: Sequence[int],
     methods: Sequence[str],
     alpha: float = stats.ALPHA,
+    roles: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
     """All tables, keyed by :data:`TABLES`, and per table the notes that explain missing values."""
     methods = list(dict.fromkeys([*methods, *(df["method"].unique() if len(df) else [])]))
@@ -126,7 +127,7 @@ def compute(
                 "note": fr["note"],
             }
         )
-        pairs = stats.comparison_pairs(blocks.methods, best)
+        pairs = stats.comparison_pairs(blocks.methods, best, roles)
         if not pairs:
             notes["wilcoxon"].append(
                 f"budget {budget}: no pair to test ({len(blocks.methods)} method(s) with complete blocks)"
@@ -168,6 +169,7 @@ def write_stats(
     budgets: Sequence[int],
     methods: Sequence[str] = (),
     alpha: float = stats.ALPHA,
+    roles: Mapping[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Compute every table and write ``<name>.csv``, ``.md`` and ``.html`` for each of :data:`TABLES`, atomically."""
     from hpo.analysis.htmlpage import page
@@ -176,7 +178,7 @@ def write_stats(
 
     df, traj_note = load_trajectories(trajectories)
     status, status_note = read_status(status_path)
-    tables, notes = compute(df, status, list(budgets), list(methods), alpha)
+    tables, notes = compute(df, status, list(budgets), list(methods), alpha, roles)
     for name in TABLES:
         general = [n for n in (traj_note, status_note) if n]
         with atomic_path(Path(out_dir) / f"{name}.csv") as tmp:

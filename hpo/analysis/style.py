@@ -1,4 +1,4 @@
-"""Figure conventions shared by every plot: one colour per method, and matplotlib set up headless.
+"""Figure conventions shared by every plot: one colour per method (matplotlib's headless setup: hpo.plotting).
 
 Colours are assigned from the study's method order, so a method looks the same in every figure.
 """
@@ -6,7 +6,10 @@ Colours are assigned from the study's method order, so a method looks the same i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+from hpo.plotting import pyplot
+
+__all__ = ["method_colors", "pyplot"]
 
 _PALETTE = [
     "#4C72B0",
@@ -25,14 +28,3 @@ _PALETTE = [
 def method_colors(methods: Sequence[str]) -> dict[str, str]:
     """Stable colours: the i-th method of the study gets the i-th palette colour (cycled)."""
     return {m: _PALETTE[i % len(_PALETTE)] for i, m in enumerate(methods)}
-
-
-def pyplot() -> Any:
-    """``matplotlib.pyplot`` on the Agg backend (headless, deterministic), imported only when a figure is drawn."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "hpo"
-    return plt

@@ -19,9 +19,20 @@ from hpo.benchmarks import fcnet, hpobench_mlp, live_ml, nb201, synthetic
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
 from hpo.benchmarks.tabular import TableFamily, TabularBenchmark, convert_table
 
-_FAMILIES = {m.PREFIX: m.FAMILY for m in (hpobench_mlp, fcnet, nb201)}
+_FAMILY_MODULES = {m.PREFIX: m for m in (hpobench_mlp, fcnet, nb201)}
+_FAMILIES = {prefix: m.FAMILY for prefix, m in _FAMILY_MODULES.items()}
 
-__all__ = ["Benchmark", "Evaluation", "Reference", "available", "convert", "family_of", "make", "needs_table"]
+__all__ = [
+    "Benchmark",
+    "Evaluation",
+    "Reference",
+    "available",
+    "convert",
+    "family_of",
+    "make",
+    "needs_table",
+    "provenance_files",
+]
 
 
 def _tabular_ids() -> list[str]:
@@ -92,3 +103,22 @@ def convert(benchmark_id: str, out: str | Path) -> Path:
     """Convert the benchmark's table to the fast ``.npz`` layout at ``out``."""
     fam, dataset = family_of(benchmark_id)
     return convert_table(fam, dataset, Path(out))
+
+
+def provenance_files(benchmark_id: str, *, custom: bool = False) -> list[Path]:
+    """Source and data files that shape a benchmark's losses and reference values (its family's, not all families').
+
+    Part of every run's fingerprint (:mod:`hpo.provenance`) and of the table conversion's: editing one family's
+    module reruns only that family's jobs.
+    """
+    from hpo.codebase import closure
+
+    if custom:
+        return closure(["hpo.benchmarks.hpobench_native"])
+    if needs_table(benchmark_id):
+        return closure([_FAMILY_MODULES[benchmark_id.partition("-")[0]].__name__])
+    if synthetic.parse(benchmark_id) is not None:
+        return [*closure([synthetic.__name__]), synthetic.REFERENCES]
+    if live_ml.parse(benchmark_id) is not None:
+        return [*closure([live_ml.__name__]), live_ml.REFERENCES]
+    raise ValueError(f"unknown benchmark {benchmark_id!r}; allowed: {', '.join(available())}")

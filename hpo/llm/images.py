@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from hpo.analysis.style import pyplot
 from hpo.llm.prompt import Observation
 from hpo.llm.space_text import allowed_values, is_log_scale
+from hpo.plotting import pyplot
 
 FIGSIZE, DPI = (6.4, 4.8), 100  # 640 x 480 px
 _PNG_META = {"Software": None}

@@ -1,19 +1,55 @@
-"""One ask/tell interface for every method (the CARP-S Optimizer/Task split).
+"""One ask/tell interface for every method (the CARP-S Optimizer/Task split), with typed seams to the harness.
 
 The harness (:mod:`hpo.runner`) owns the loop, the shared initial design and the budget; an optimizer only
 proposes (``ask``) and learns (``tell``). ``tell`` also receives configurations the optimizer never asked for: that
-is how the shared initial design reaches every method.
+is how the shared initial design reaches every method. What the harness tells an optimizer about the run is a
+:class:`RunContext`; what an optimizer returns is a :class:`Proposal` (the configuration plus that trial's extra
+trajectory columns), so nothing travels through untyped side channels.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hpo.study import fill_defaults
+from hpo.defaults import fill_defaults
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration, ConfigurationSpace
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What an optimizer may know about its run besides the space: set by the harness, read-only.
+
+    ``cache_dir``, ``artifacts_dir`` and ``server_log`` change where things go, never what the result is.
+    ``deterministic`` says whether evaluating a configuration twice gives the same loss (a repeat then wastes a
+    trial, so LLM methods guard against re-proposing an evaluated configuration).
+    """
+
+    benchmark: str = "?"
+    info: dict[str, Any] = field(default_factory=dict)
+    kind: str = ""
+    n_init: int = 0
+    deterministic: bool = True
+    cache_dir: Path | None = None
+    artifacts_dir: Path | None = None
+    server_log: Path | None = None
+
+
+@dataclass
+class Proposal:
+    """One proposed configuration, where it came from (trajectory ``origin``), and the trial's extra columns.
+
+    ``extras`` keys are trajectory columns (:data:`hpo.trajectory.SCHEMA`), e.g. the LLM usage columns; the harness
+    rejects unknown keys, so a typo never silently drops a measurement.
+    """
+
+    config: Configuration
+    origin: str = "optimizer"
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class Optimizer(ABC):
@@ -28,19 +64,14 @@ class Optimizer(ABC):
         seed: int,
         n_trials: int,
         params: dict[str, Any],
-        context: dict[str, Any] | None = None,
+        context: RunContext | None = None,
     ) -> None:
         self.space = space
-        # Run context from the harness: benchmark id and info, n_init, cache and artifact directories.
-        self.context = context or {}
+        self.context = context or RunContext()
         self.seed = seed
         self.n_trials = n_trials
-        # Defaults come from PARAMS_SCHEMA, the one place they are written (the study config resolves them the same
-        # way); library callers may pass a partial dict.
+        # Defaults come from PARAMS_SCHEMA, the one place they are written; library callers may pass a partial dict.
         self.params = fill_defaults(self.PARAMS_SCHEMA, params)
-        # Per-trial extras of the last ``ask`` (trajectory columns such as origin, tokens, latency); the harness
-        # copies them into the trial's row. Classical optimizers leave it empty.
-        self.last_ask_info: dict[str, Any] = {}
         self.setup()
 
     def setup(self) -> None:  # noqa: B027 - optional hook
@@ -52,7 +83,7 @@ class Optimizer(ABC):
         return True
 
     @abstractmethod
-    def ask(self) -> Configuration:
+    def ask(self) -> Proposal:
         """Propose the next configuration to evaluate."""
 
     @abstractmethod

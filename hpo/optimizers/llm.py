@@ -4,23 +4,40 @@ Every call goes through :mod:`hpo.llm.client` (OpenAI protocol, reply cache). Re
 repaired (:mod:`hpo.llm.repair`); if still unusable the model is asked again with the error, up to ``max_reasks``
 times, and then a seeded random sample is used. Each trial records its origin (llm / repaired / fallback), attempts,
 tokens, latency, cost, cache hits, the raw reply and the model's rationale.
+
+**Repetition guard** (every LLM kind: they all propose through :meth:`LLMOptimizer.converse`): on a deterministic
+benchmark (``RunContext.deterministic``) evaluating a configuration twice only wastes a trial, so a proposal equal to
+an evaluated configuration is treated like an invalid answer: the model is asked again with the duplicate named, and
+after ``max_reasks`` re-asks the seeded fallback (which itself avoids evaluated configurations) is used. Each trial
+counts its parsed proposals (``proposals``) and how many of them were duplicates (``duplicates``; null on noisy
+benchmarks, where a repeat is a legitimate new measurement).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from hpo.optimizers.base import Optimizer
-from hpo.space import config_dict, stable_seed
+from hpo.optimizers.base import Optimizer, Proposal
+from hpo.space import config_dict, config_json, stable_seed
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration
+
+    from hpo.llm.client import Reply
+
+T = TypeVar("T")
 
 REASK = (
     "Your answer could not be used: {error}. Answer again with one JSON object in the required format, "
     "using only the allowed values."
 )
+DUPLICATE = (
+    "Your configuration {configs} was already evaluated ({where}); evaluating it again would waste a trial. "
+    "Propose a configuration that is not in the history, in the required format."
+)
+FALLBACK_DRAWS = 1000  # seeded samples tried before accepting a repeat (a space smaller than the budget)
 
 LLM_PARAMS: dict[str, Any] = {
     "endpoint": {
@@ -35,6 +52,42 @@ LLM_PARAMS: dict[str, Any] = {
     "init": {"enum": ["shared", "zero_shot"], "default": "shared"},
     "cache": {"enum": ["off", "read", "readwrite"], "default": "readwrite"},
 }
+
+
+@dataclass
+class Usage:
+    """Model usage summed over calls (the trajectory's LLM columns of one trial)."""
+
+    attempts: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_latency: float = 0.0
+    llm_cost: float = 0.0
+    cache_hits: int = 0
+    raw_reply: str | None = None
+
+    def add(self, reply: Reply) -> None:
+        self.attempts += 1
+        self.prompt_tokens += reply.prompt_tokens
+        self.completion_tokens += reply.completion_tokens
+        self.llm_latency += reply.latency
+        self.llm_cost += reply.cost
+        self.cache_hits += int(reply.cached)
+        self.raw_reply = reply.text
+
+    def merge(self, other: Usage) -> None:
+        """Add ``other``'s counts; its raw reply (if any) becomes the last one."""
+        for name in ("attempts", "prompt_tokens", "completion_tokens", "llm_latency", "llm_cost", "cache_hits"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.raw_reply is not None:
+            self.raw_reply = other.raw_reply
+
+    def columns(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# A reply check: text -> (result, None) when usable, or (partial result, re-ask message) when the model must retry.
+Check = Callable[[str], tuple[T, str | None]]
 
 
 class LLMOptimizer(Optimizer):
@@ -52,30 +105,29 @@ class LLMOptimizer(Optimizer):
 
         from hpo.llm.cache import ReplyCache
         from hpo.llm.client import LLMClient
-        from hpo.llm.endpoint import EndpointConfig
+        from hpo.llm.endpoint import EMBEDDED, EndpointConfig
         from hpo.llm.prompt import task_text
 
         ctx = self.context
-        self.endpoint = EndpointConfig.from_dict(
-            self.params.get("endpoint") or "embedded", self.params.get("endpoint_config") or {}
-        )
+        self.endpoint = EndpointConfig.from_dict(self.params["endpoint"] or EMBEDDED, self.params["endpoint_config"])
         if self.USES_IMAGES and not self.endpoint.vision:
             raise ValueError(
-                f"method kind {ctx.get('kind', 'mm_llm')} sends images, but endpoint "
+                f"method kind {ctx.kind or 'mm_llm'} sends images, but endpoint "
                 f"{self.endpoint.name!r} ({self.endpoint.model}) has no `vision: true`"
             )
         self.client = LLMClient(
             self.endpoint,
-            ReplyCache(ctx.get("cache_dir"), self.params["cache"]),
+            ReplyCache(ctx.cache_dir, self.params["cache"]),
             self.seed,
-            server_log=ctx.get("server_log"),
+            server_log=ctx.server_log,
         )
-        self.task = task_text(ctx.get("benchmark", "?"), ctx.get("info", {}), self.space, self.n_trials)
+        self.task = task_text(ctx.benchmark, ctx.info, self.space, self.n_trials)
         self.history: list[Any] = []
+        self.evaluated: dict[str, Any] = {}  # canonical config JSON -> its first Observation (repetition guard)
         self._queue: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self._fallback = ConfigurationSpace(seed=stable_seed("llm-fallback", self.seed))
         self._fallback.add(list(self.space.values()))
-        self.artifacts = Path(ctx["artifacts_dir"]) if ctx.get("artifacts_dir") else None
+        self.artifacts = ctx.artifacts_dir
 
     @property
     def uses_shared_initial_design(self) -> bool:
@@ -99,78 +151,145 @@ class LLMOptimizer(Optimizer):
         return messages(text)
 
     # -- ask/tell ------------------------------------------------------------------------------------------------
-    def ask(self) -> Configuration:
+    def ask(self) -> Proposal:
         from ConfigSpace import Configuration
 
-        n_init = int(self.context.get("n_init", 0))
+        n_init = self.context.n_init
         if not self.uses_shared_initial_design and not self._queue and len(self.history) < n_init:
             self._queue = self._propose(n_configs=n_init - len(self.history))
-        values, info = self._queue.pop(0) if self._queue else self._propose()[0]
-        self.last_ask_info = info
-        return Configuration(self.space, values=values)
+        values, info = self._queue.pop(0) if self._queue else self.propose_next()
+        origin = info.pop("origin")
+        return Proposal(Configuration(self.space, values=values), origin=origin, extras=info)
 
     def tell(self, config: Configuration, loss: float, cost: float) -> None:
         from hpo.llm.prompt import Observation
 
-        self.history.append(Observation(len(self.history) + 1, config_dict(config), float(loss)))
+        obs = Observation(len(self.history) + 1, config_dict(config), float(loss))
+        self.history.append(obs)
+        self.evaluated.setdefault(config_json(config), obs)
 
     def close(self) -> None:
         self.client.close()
 
-    # -- the parse / repair / re-ask / fallback loop --------------------------------------------------------------
+    def propose_next(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """One configuration after the initial design, with its trajectory columns (``origin`` included).
+
+        The hook that subclasses with another proposal procedure override (LLAMBO: sampler + surrogate).
+        """
+        return self._propose()[0]
+
+    # -- shared machinery: conversations, concurrency, the repetition guard --------------------------------------
+    def converse(self, messages: list[dict[str, Any]], schema: dict[str, Any], check: Check[T]) -> tuple[T, Usage]:
+        """Ask, check the reply, and re-ask with the check's message (up to ``max_reasks`` times).
+
+        Returns the last check result (usable or not) and the usage of every call. Safe to run in worker threads:
+        it only reads the optimizer's state.
+        """
+        usage = Usage()
+        result: T
+        for _ in range(1 + int(self.params["max_reasks"])):
+            reply = self.client.complete(messages, schema)
+            usage.add(reply)
+            result, reask = check(reply.text)
+            if reask is None:
+                break
+            messages = [
+                *messages,
+                {"role": "assistant", "content": reply.text},
+                {"role": "user", "content": reask},
+            ]
+        return result, usage
+
+    def parallel(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
+        """Run independent model conversations of one trial, concurrently up to the endpoint's ``concurrency``.
+
+        Results come back in job order, so a trial's outcome does not depend on which call finished first.
+        """
+        workers = max(1, int(getattr(self.endpoint, "concurrency", 1) or 1))
+        if workers == 1 or len(jobs) <= 1:
+            return [job() for job in jobs]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            return list(pool.map(lambda job: job(), jobs))
+
+    @property
+    def guard(self) -> bool:
+        """Whether the repetition guard is on: only where a repeated evaluation gives the same loss."""
+        return self.context.deterministic
+
+    def is_duplicate(self, values: dict[str, Any]) -> bool:
+        return self.guard and config_json(values) in self.evaluated
+
+    def duplicate_message(self, duplicates: Sequence[dict[str, Any]]) -> str:
+        """The re-ask that names the repeated configuration(s) and where they were evaluated."""
+        configs = " and ".join(config_json(d) for d in duplicates)
+        where = "; ".join(
+            f"trial {obs.trial}, loss {obs.loss:.6g}"
+            for obs in (self.evaluated.get(config_json(d)) for d in duplicates)
+            if obs is not None
+        )
+        return DUPLICATE.format(configs=configs, where=where or "earlier in this request")
+
+    def fallback_config(self, exclude: set[str] | None = None) -> dict[str, Any]:
+        """A seeded random configuration that is, where possible, neither evaluated nor in ``exclude``."""
+        taken = (set(self.evaluated) if self.guard else set()) | (exclude or set())
+        values = config_dict(self._fallback.sample_configuration())
+        for _ in range(FALLBACK_DRAWS):
+            if config_json(values) not in taken:
+                break
+            values = config_dict(self._fallback.sample_configuration())
+        return values
+
+    # -- the parse / repair / re-ask / fallback loop of the direct proposal ---------------------------------------
     def _propose(self, n_configs: int | None = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        from hpo.llm.repair import parse_reply
+        from hpo.llm.repair import Parsed, parse_reply
         from hpo.llm.space_text import proposal_schema
 
         schema = proposal_schema(self.space, n_configs)
-        msgs = self.build_messages(self.prompt_text(n_configs))
-        stats = {
-            "attempts": 0,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-            "llm_latency": 0.0,
-            "llm_cost": 0.0,
-            "cache_hits": 0,
-            "raw_reply": None,
-            "rationale": None,
-        }
         want = n_configs or 1
-        good: list[Any] = []
-        for _ in range(1 + int(self.params["max_reasks"])):
-            reply = self.client.complete(msgs, schema)
-            stats["attempts"] += 1
-            stats["prompt_tokens"] += reply.prompt_tokens
-            stats["completion_tokens"] += reply.completion_tokens
-            stats["llm_latency"] += reply.latency
-            stats["llm_cost"] += reply.cost
-            stats["cache_hits"] += int(reply.cached)
-            stats["raw_reply"] = reply.text
-            parsed = parse_reply(self.space, reply.text, "configs" if n_configs else "config")
-            stats["rationale"] = next((p.rationale for p in parsed if p.rationale), None)
-            good = [p for p in parsed if p.values is not None][:want]
-            if good:
-                break
-            error = next(p.error for p in parsed if p.error)
-            msgs = [
-                *msgs,
-                {"role": "assistant", "content": reply.text},
-                {"role": "user", "content": REASK.format(error=error)},
-            ]
+        counts = {"proposals": 0, "duplicates": 0}
+        rationale: list[str | None] = [None]
+
+        def check(text: str) -> tuple[list[Parsed], str | None]:
+            parsed = parse_reply(self.space, text, "configs" if n_configs else "config")
+            rationale[0] = next((p.rationale for p in parsed if p.rationale), None)
+            fresh, dups, seen = [], [], set()
+            for p in parsed:
+                if p.values is None:
+                    continue
+                key = config_json(p.values)
+                # A repeat within one zero-shot design wastes a trial just like a repeat of the history.
+                (dups if self.is_duplicate(p.values) or (self.guard and key in seen) else fresh).append(p)
+                seen.add(key)
+            counts["proposals"] += len(fresh) + len(dups)
+            counts["duplicates"] += len(dups)
+            if fresh:
+                return fresh[:want], None
+            if dups:
+                return [], self.duplicate_message([d.values for d in dups if d.values is not None])
+            return [], REASK.format(error=next(p.error for p in parsed if p.error))
+
+        good, usage = self.converse(self.build_messages(self.prompt_text(n_configs)), schema, check)
+        first = {
+            **usage.columns(),
+            "rationale": rationale[0],
+            "proposals": counts["proposals"],
+            "duplicates": counts["duplicates"] if self.guard else None,
+        }
+        rest = {**{k: 0 for k in first if k not in ("raw_reply", "rationale")}, "llm_latency": 0.0, "llm_cost": 0.0}
+        if not self.guard:
+            rest["duplicates"] = None
         out = []
+        taken = {config_json(p.values) for p in good if p.values is not None}
         for i in range(want):
-            info = (
-                dict(stats)
-                if i == 0
-                else {
-                    **{k: 0 for k in stats if k not in ("raw_reply", "rationale")},
-                    "llm_latency": 0.0,
-                    "llm_cost": 0.0,
-                }
-            )
-            if i < len(good):
+            info = dict(first if i == 0 else rest)
+            if i < len(good) and good[i].values is not None:
                 info["origin"] = "repaired" if good[i].repaired else "llm"
                 out.append((good[i].values, info))
             else:
                 info["origin"] = "fallback"
-                out.append((config_dict(self._fallback.sample_configuration()), info))
+                values = self.fallback_config(taken)
+                taken.add(config_json(values))
+                out.append((values, info))
         return out

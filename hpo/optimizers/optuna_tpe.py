@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hpo.optimizers.base import Optimizer
+from hpo.optimizers.base import Optimizer, Proposal
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration
@@ -72,11 +72,11 @@ class OptunaTPE(Optimizer):
             values[hp.name] = hp.sequence[v] if hasattr(hp, "sequence") else v
         return Configuration(self.space, values=values)
 
-    def ask(self) -> Configuration:
+    def ask(self) -> Proposal:
         trial = self._study.ask(self._dists)
         config = self._from_optuna(trial.params)
         self._pending[str(sorted(dict(config).items()))] = trial
-        return config
+        return Proposal(config)
 
     def tell(self, config: Configuration, loss: float, cost: float) -> None:
         trial = self._pending.pop(str(sorted(dict(config).items())), None)

