@@ -4,12 +4,15 @@ python examples/library_usage.py
 """
 
 from hpo import benchmarks
-from hpo.runner import RunSpec, run
+from hpo.analysis.aggregate import with_normalized_regret
+from hpo.provenance import build_spec
+from hpo.runner import run
 
 bench = benchmarks.make("nb201-cifar10")  # converts the table into ~/.cache/mm-llm-hpo/tables on first use
-spec = RunSpec(benchmark="nb201-cifar10", method="tpe", kind="optuna_tpe", seed=0, n_trials=40, n_init=10)
+# build_spec fills the kind's parameter defaults and the fingerprint, exactly as the workflow does
+spec = build_spec(benchmark="nb201-cifar10", method="tpe", kind="optuna_tpe", seed=0, n_trials=40, n_init=10)
 table, meta = run(spec, bench)
-df = table.to_pandas()
+df = with_normalized_regret(table, meta).to_pandas()  # derived from the stored regret and f*, f_ref
 
 print(f"{bench.info['description']}; loss = {bench.info['loss']}; f* = {meta['f_star']:.4f}")
 for budget in (10, 20, 40):

@@ -1,8 +1,8 @@
 """Faults as they happen on a cluster, with real Snakemake: killed jobs, a method that always fails, corrupt files.
 
 What must hold: a killed run leaves no readable partial trajectory and completes on rerun; with --keep-going one
-broken method does not stop the others and shows up as failed in run_status.csv (with the job's error); a corrupt
-run file is named by aggregation and never silently used.
+broken method does not stop the others and shows up as failed in the failure report logs/run_status.csv (with the
+job's error); a corrupt run file, or a readable one copied to the wrong place, is named by aggregation and never used.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from hpo import trajectory
 
 pytestmark = pytest.mark.slow
 # One run job in the output of `snakemake -n`: its wildcards.
-PLANNED_RUN = re.compile(r"rule run:\n(?:    .*\n)*?    wildcards: benchmark=([^,]+), method=([^,]+), seed=(\d+)")
+PLANNED_RUN = re.compile(
+    r"rule run(?:_images)?:\n(?:    .*\n)*?    wildcards: benchmark=([^,]+), method=([^,]+), seed=(\d+)"
+)
 
 
 def start_snakemake(workdir: Path, *args: str) -> subprocess.Popen:
@@ -123,9 +125,10 @@ def test_keep_going_failing_method_does_not_stop_others_and_is_reported(tmp_path
         for seed in (0, 1):
             assert trajectory.read(runs / method / f"{seed}.parquet").num_rows == 4
     assert not (runs / "nokey").exists() or not any((runs / "nokey").glob("*.parquet"))
-    assert "run status written to results/run_status.csv" in proc.stdout
+    assert "run status written to logs/run_status.csv" in proc.stdout
+    assert not (tmp_path / "results" / "run_status.csv").exists(), "aggregate is the only writer of run_status.csv"
 
-    status = pd.read_csv(tmp_path / "results" / "run_status.csv", keep_default_na=False).set_index("method")
+    status = pd.read_csv(tmp_path / "logs" / "run_status.csv", keep_default_na=False).set_index("method")
     assert set(status.index) == {"tpe", "rs", "nokey"}
     assert (status.loc[["tpe", "rs"], "status"] == "complete").all()
     broken = status.loc["nokey"]
@@ -157,7 +160,7 @@ def test_corrupt_run_file_is_named_by_aggregation_never_used(tmp_path: Path) -> 
     assert proc.returncode != 0, "aggregation must not succeed on a corrupt run file"
     assert "results/runs/mlp-car/tpe/1.parquet: not a readable Parquet trajectory" in proc.stdout
     assert not summary.exists(), "the failed aggregate's outputs must not survive"
-    status = pd.read_csv(tmp_path / "results" / "run_status.csv", keep_default_na=False).set_index("method")
+    status = pd.read_csv(tmp_path / "logs" / "run_status.csv", keep_default_na=False).set_index("method")
     assert status.loc["tpe", "status"] == "partial" and status.loc["tpe", "n_seeds_done"] == 1
     assert "1 of 2 seeds corrupt: results/runs/mlp-car/tpe/1.parquet" in status.loc["tpe", "reason"]
 
@@ -168,6 +171,27 @@ def test_corrupt_run_file_is_named_by_aggregation_never_used(tmp_path: Path) -> 
     assert fixed.stdout.count("(Rule: run)") == 1, "exactly the deleted run is recomputed"
     status = pd.read_csv(tmp_path / "results" / "run_status.csv").set_index("method")
     assert status.loc["tpe", "status"] == "complete"
+    assert not (tmp_path / "logs" / "run_status.csv").exists(), "a finished study has no failure report"
+
+
+def test_run_file_in_the_wrong_place_is_refused_never_counted(tmp_path: Path) -> None:
+    """A readable trajectory copied over another job's file must not count twice in the statistics."""
+    study = write_study(
+        tmp_path / "study.yaml", methods={"rs": {"kind": "random_search"}, "tpe": {"kind": "optuna_tpe"}}
+    )
+    first = run_snakemake(tmp_path, "results/summary.csv", "--configfile", str(study))
+    assert first.returncode == 0, first.stdout[-4000:]
+    runs = tmp_path / "results" / "runs" / "mlp-car"
+    victim = runs / "tpe" / "0.parquet"
+    victim.write_bytes((runs / "rs" / "0.parquet").read_bytes())
+    (tmp_path / "results" / "summary.csv").unlink()  # ask for the summary again
+
+    proc = run_snakemake(tmp_path, "results/summary.csv", "--configfile", str(study))
+    assert proc.returncode != 0, "aggregation must refuse a file its job did not write"
+    assert "results/runs/mlp-car/tpe/0.parquet: method is 'rs' but the job at this path has 'tpe'" in proc.stdout
+    status = pd.read_csv(tmp_path / "logs" / "run_status.csv", keep_default_na=False).set_index("method")
+    assert status.loc["tpe", "status"] == "partial" and "1 of 2 seeds mismatch" in status.loc["tpe", "reason"]
+    assert status.loc["rs", "status"] == "complete"
 
 
 def test_status_from_disk_tells_done_failed_corrupt_missing(tmp_path: Path) -> None:
@@ -179,25 +203,33 @@ def test_status_from_disk_tells_done_failed_corrupt_missing(tmp_path: Path) -> N
     runs, logs = tmp_path / "runs", tmp_path / "logs"
     (runs / "b" / "m").mkdir(parents=True)
     (logs / "b" / "m").mkdir(parents=True)
-    trajectory.write(
-        pa.table({n: [] for n in trajectory.SCHEMA.names}, schema=trajectory.SCHEMA), runs / "b/m/0.parquet", {}
-    )
+    empty = pa.table({n: [] for n in trajectory.SCHEMA.names}, schema=trajectory.SCHEMA)
+    trajectory.write(empty, runs / "b/m/0.parquet", {"spec": {"benchmark": "b", "method": "m", "seed": 0}})
     (runs / "b/m/1.parquet").write_bytes(b"PAR1 not really")
     (logs / "b/m/2.log").write_text("run ...\nTraceback (most recent call last):\n  File x\nValueError: boom\n")
     (logs / "b/m/4.log").write_text("run ...\n")  # killed: no traceback
-    expected = {"benchmarks": ["b"], "methods": ["m", "llm"], "seeds": [0, 1, 2, 3, 4]}
-    templates = (str(runs / "{benchmark}/{method}/{seed}.parquet"), str(logs / "{benchmark}/{method}/{seed}.log"))
+    # seed 0's file copied to seed 5's place
+    trajectory.write(empty, runs / "b/m/5.parquet", {"spec": {"benchmark": "b", "method": "m", "seed": 0}})
+    expected = {"benchmarks": ["b"], "methods": ["m", "llm"], "seeds": [0, 1, 2, 3, 4, 5]}
+    expected_runs = {
+        str(runs / f"b/m/{s}.parquet"): {"benchmark": "b", "method": "m", "seed": s} for s in expected["seeds"]
+    }
+    templates = (expected_runs, str(logs / "{benchmark}/{method}/{seed}.log"))
     status = status_from_disk(expected, {"llm": "no endpoint"}, *templates).set_index("method")
     m = status.loc["m"]
-    assert (m["status"], m["n_seeds_done"], m["n_seeds_expected"]) == ("partial", 1, 5)
-    assert m["reason"].startswith("1 of 5 seeds failed: ValueError: boom (log: ")
-    assert "1 of 5 seeds corrupt: " in m["reason"] and "1.parquet" in m["reason"]
-    assert m["reason"].endswith("2 of 5 seeds missing")
+    assert (m["status"], m["n_seeds_done"], m["n_seeds_expected"]) == ("partial", 1, 6)
+    assert m["reason"].startswith("1 of 6 seeds failed: ValueError: boom (log: ")
+    assert (
+        "1 of 6 seeds mismatch: " in m["reason"]
+        and "5.parquet: seed is 0 but the job at this path has 5" in m["reason"]
+    )
+    assert "1 of 6 seeds corrupt: " in m["reason"] and "1.parquet" in m["reason"]
+    assert m["reason"].endswith("2 of 6 seeds missing")
     assert tuple(status.loc["llm", ["status", "reason"]]) == ("skipped", "no endpoint")
 
     out = tmp_path / "run_status.csv"
     assert report_incomplete(expected, {"llm": "no endpoint"}, *templates, out)[0].startswith("run status written")
-    assert out.stat().st_mtime == 0, "dated 1970 so that Snakemake treats it as out of date"
+    assert pd.read_csv(out).set_index("method").loc["m", "status"] == "partial"
     only_done = {"benchmarks": ["b"], "methods": ["m"], "seeds": [0]}
     out.unlink()
     assert report_incomplete(only_done, {}, *templates, out) == [] and not out.exists()

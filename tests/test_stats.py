@@ -121,7 +121,7 @@ def test_comparison_pairs_include_llm_trio_by_role_not_name():
     # renamed methods keep the comparison (roles come from their kinds); without roles there is no trio
     renamed = {"gpt4o_text": "text", "gpt4o_vision": "image", "gpt4o_blank": "blank"}
     pairs = stats.comparison_pairs(["rs", *renamed], "rs", renamed)
-    assert set(pairs[2:]) == {
+    assert set(pairs[3:]) == {
         ("gpt4o_vision", "gpt4o_text"),
         ("gpt4o_vision", "gpt4o_blank"),
         ("gpt4o_text", "gpt4o_blank"),

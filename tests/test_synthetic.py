@@ -77,4 +77,4 @@ def test_runs_through_the_harness(bid: str) -> None:
     if bid.endswith("_noisy"):
         assert (df["loss"] != df["true_loss"]).all()
     else:
-        assert (df["loss"] == df["true_loss"]).all() and df["normalized_regret"].is_monotonic_decreasing
+        assert (df["loss"] == df["true_loss"]).all() and df["regret"].is_monotonic_decreasing
