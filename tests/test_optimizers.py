@@ -69,3 +69,38 @@ def test_regret_uses_noise_free_incumbent(table_dir: Path) -> None:
     assert (df["regret"] - (inc - bench.reference.f_star)).abs().max() < 1e-12
     assert (df["loss"] != df["true_loss"]).any()  # observations really are noisy
     assert (df["regret"] >= 0).all()
+
+
+def test_progress_lines_show_a_long_job_is_alive(table_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Every run logs 'trial i/n, best observed loss' about PROGRESS_LINES times, ending with the last trial."""
+    import logging
+
+    from hpo import runner
+
+    n = 150
+    with caplog.at_level(logging.INFO, logger="hpo.runner"):
+        spec = RunSpec(benchmark="mlp-car", method="rs", kind="random_search", seed=0, n_trials=n, n_init=2)
+        table, _ = run(spec, B.make("mlp-car"))
+    lines = [r.getMessage() for r in caplog.records if r.name == "hpo.runner"]
+    every = n // runner.PROGRESS_LINES
+    assert lines[0] == f"trial {every}/{n}, best observed loss {table['best_loss'][every - 1].as_py():.6g}"
+    assert lines[-1].startswith(f"trial {n}/{n}, best observed loss ")
+    assert len(lines) == n // every == runner.PROGRESS_LINES
+
+
+def test_unknown_proposal_extras_are_refused(table_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo in an optimizer's extras (a column that does not exist) fails the run instead of vanishing."""
+    from hpo.optimizers import registry
+    from hpo.optimizers.base import Proposal
+    from hpo.optimizers.random_search import RandomSearch
+
+    class Typo(RandomSearch):
+        def ask(self) -> Proposal:
+            return Proposal(super().ask().config, extras={"prompt_tokenz": 3})
+
+    entry = registry.MethodKind("typo", f"{__name__}:Typo", "test")
+    globals()["Typo"] = Typo
+    monkeypatch.setitem(registry.KINDS, "typo", entry)
+    spec = RunSpec(benchmark="mlp-car", method="typo", kind="typo", seed=0, n_trials=3, n_init=1)
+    with pytest.raises(ValueError, match=r"typo: proposal extras \['prompt_tokenz'\] are not trajectory columns"):
+        run(spec, B.make("mlp-car"))
