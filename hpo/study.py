@@ -37,11 +37,28 @@ def _one_line(error: Any, where: str) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         msg += f"; allowed keys: {', '.join(allowed)}"
-    elif error.validator == "type" and isinstance(error.instance, float) and error.instance.is_integer():
-        msg += f" (write {int(error.instance)}: a whole number, without a decimal point or exponent)"
+    elif error.validator == "type" and "integer" in _as_list(error.validator_value):
+        whole = _whole_number(error.instance)
+        if whole is not None:
+            msg += f" (write {whole}: a whole number, without a decimal point or exponent)"
     elif error.validator in ("maximum", "exclusiveMaximum") and "$comment" in error.schema:
         msg += f" ({error.schema['$comment']})"
     return f"{_path(error, where)}: {msg}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _whole_number(value: Any) -> int | None:
+    """``6.0``, ``1e9`` or ``'3.0'`` (from ``--config budgets=[3.0]``) as the int it was meant to be, else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() and abs(number) < 1e18 else None
 
 
 def _is_int(checker: Any, instance: Any) -> bool:
@@ -59,8 +76,8 @@ def _validator_class() -> Any:
 
 
 def _first_error(schema: dict[str, Any], instance: Any, where: str = "") -> str | None:
-    # Deepest-first would name a leaf; we name the first key in order, and at one key its type error first (a float
-    # n_trials must say "not an integer" before "above the maximum").
+    # The first key (by path); at one key its type error first: `n_trials: 1e9` must say "not an integer" before
+    # "above the maximum".
     errors = sorted(
         _validator_class()(schema).iter_errors(instance),
         key=lambda e: ([str(p) for p in e.path], e.validator != "type"),
@@ -165,10 +182,10 @@ def check_output_dirs(cfg: dict[str, Any]) -> None:
         for target in [root, *(root / sub for sub in subdirs)]:
             blocker = _blocker(target)
             if blocker is not None:
+                what = "is a file, not a directory" if blocker.is_file() else "is not a directory"
                 needed = "" if blocker == target else f" (needed for {str(target)!r})"
                 raise StudyConfigError(
-                    f"config error: {key}: {str(blocker)!r} is a file, not a directory{needed}; "
-                    f"move it away or choose another `{key}`"
+                    f"config error: {key}: {str(blocker)!r} {what}{needed}; move it away or choose another `{key}`"
                 )
         where = _nearest_existing(root)
         err = _probe_write(where)

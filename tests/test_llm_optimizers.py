@@ -256,7 +256,8 @@ def test_killed_llm_run_resumes_without_paying_again(tmp_path: Path) -> None:
         proc.wait(10)
         hang["on"] = False
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.suffix == ".parquet"]
-    with FakeOpenAI(first_valid_config) as second:
+    # Same URL as the first server: the cache key holds the endpoint's identity (its normalized base URL).
+    with FakeOpenAI(first_valid_config, port=first.port) as second:
         subprocess.run(cmd(second.url), cwd=ROOT, env={**os.environ, "HPO_TEST_KEY": "k"}, check=True, timeout=120)
         assert len(second.requests) == 6 - 2  # 6 LLM trials, 2 already paid for
     import pyarrow.parquet as pq

@@ -1,9 +1,17 @@
 """Content-addressed, on-disk reply cache shared by every job of a study.
 
-Key = SHA-256 of the canonical JSON of (model, messages with image bytes as data URIs, sampling parameters,
-structured-output schema). One JSON file per entry, written to a temp file and renamed into place, so many
-Snakemake jobs (or SLURM nodes on a shared filesystem) can write at once: readers see a whole entry or none.
-Each entry stores the hash of its own content; a corrupt entry is reported with its path and never used.
+Key = SHA-256 of the canonical JSON of :func:`reply_key_material`: the key version, the endpoint's identity (its
+normalized base URL, or ``embedded:<model>``), the model, every sampling parameter (temperature, max_tokens, seed,
+structured-output dialect and ``response_format``), the messages with image bytes as data URIs, and the schema.
+Only what the model said is stored: the client never caches transport failures (empty content, no ``choices``,
+non-JSON or HTML bodies), but it does cache valid model text that later fails to parse.
+
+``CACHE_VERSION`` is part of the key material, so entries written under an older key layout (version 1: no endpoint
+identity) are never found, hence never reused; they stay on disk, unread, until the cache directory is deleted.
+
+One JSON file per entry, written to a temp file and renamed into place, so many Snakemake jobs (or SLURM nodes on a
+shared filesystem) can write at once: readers see a whole entry or none. Each entry stores the hash of its own
+content; a corrupt entry is reported with its path and never used.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 MODES = ("off", "read", "readwrite")
+CACHE_VERSION = 2
 
 
 class CorruptCacheEntry(RuntimeError):
@@ -23,7 +32,28 @@ class CorruptCacheEntry(RuntimeError):
 
 
 def request_key(request: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of ``request`` (sorted keys, no spaces)."""
     return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def reply_key_material(
+    endpoint_identity: str, request: dict[str, Any], dialect: str, schema: dict[str, Any]
+) -> dict[str, Any]:
+    """Everything that decides what the model answers: who answers, what was sent (model, messages, sampling
+    parameters, ``response_format``), the dialect and the schema (also when the ``none`` dialect does not send it).
+    Transport settings (timeout, retries, concurrency) and prices are left out: they do not change the answer."""
+    return {
+        "cache_version": CACHE_VERSION,
+        "endpoint": endpoint_identity,
+        "request": request,
+        "structured_output": dialect,
+        "schema": schema,
+    }
+
+
+def reply_key(endpoint_identity: str, request: dict[str, Any], dialect: str, schema: dict[str, Any]) -> str:
+    """The cache key of one chat request to one endpoint."""
+    return request_key(reply_key_material(endpoint_identity, request, dialect, schema))
 
 
 class ReplyCache:
@@ -61,6 +91,6 @@ class ReplyCache:
             return
         from hpo.atomic import atomic_path
 
-        entry = {"key": key, "sha256": request_key(reply), "reply": reply}
+        entry = {"cache_version": CACHE_VERSION, "key": key, "sha256": request_key(reply), "reply": reply}
         with atomic_path(self.path(key)) as tmp:
             tmp.write_text(json.dumps(entry))
