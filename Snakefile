@@ -32,6 +32,7 @@ include: "rules/run.smk"
 include: "rules/aggregate.smk"
 include: "rules/plots.smk"
 include: "rules/stats.smk"
+include: "rules/importance.smk"
 include: "rules/report.smk"
 
 

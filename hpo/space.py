@@ -71,3 +71,22 @@ def space_config(space: ConfigurationSpace, values: dict[str, Any]) -> Configura
     from ConfigSpace import Configuration
 
     return Configuration(space, values=values)
+
+
+def is_log_scale(hp: Any) -> bool:
+    """Log scale: ranges declared ``log=True``, or ordinal grids of positive numbers spaced by ratio, not difference."""
+    if getattr(hp, "log", False):
+        return True
+    seq = getattr(hp, "sequence", None)
+    if not seq or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in seq) or len(seq) < 3:
+        return False
+    arr = np.asarray(seq, dtype=float)
+    if (arr <= 0).any():
+        return False
+    lin, log = np.diff(arr), np.diff(np.log(arr))
+    return float(np.std(log) / np.mean(log)) < float(np.std(lin) / np.mean(lin))
+
+
+def allowed_values(hp: Any) -> list[Any] | None:
+    seq = getattr(hp, "sequence", None) or getattr(hp, "choices", None)
+    return [v.item() if isinstance(v, np.generic) else v for v in seq] if seq is not None else None

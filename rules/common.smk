@@ -4,6 +4,7 @@ import dataclasses
 import functools
 import re
 
+from hpo.analysis.insight import TABLES as INSIGHT_TABLES
 from hpo.analysis.stats import ALPHA
 from hpo.analysis.stats_tables import TABLES as STATS_TABLES
 from hpo.benchmarks import needs_table
@@ -183,6 +184,37 @@ def stats_outputs(wildcards=None):
     )
 
 
+def importance_files(wildcards=None):
+    return expand(
+        f"{RESULTS}/importance/{{benchmark}}.json", benchmark=STUDY["benchmarks"]
+    )
+
+
+def insight_files(wildcards=None):
+    """The stated-importance files of the runnable LLM methods ({seed}_insight.json next to the trajectory; rule
+    insight); the insight table names the methods that have none (skipped)."""
+    return expand(
+        f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}_insight.json",
+        benchmark=STUDY["benchmarks"],
+        method=sorted(LLM_METHODS),
+        seed=STUDY["seeds"],
+    )
+
+
+def insight_outputs(wildcards=None):
+    """Every final output of this stage: importance files and table, insight tables, figure."""
+    return (
+        importance_files()
+        + [f"{RESULTS}/importance/importance.csv"]
+        + expand(
+            f"{RESULTS}/stats/{{name}}.{{ext}}",
+            name=INSIGHT_TABLES,
+            ext=["csv", "md", "html"],
+        )
+        + expand(f"{RESULTS}/figures/insight.{{ext}}", ext=["png", "pdf"])
+    )
+
+
 def all_outputs(wildcards=None):
     return [
         f"{RESULTS}/trajectories.parquet",
@@ -191,5 +223,6 @@ def all_outputs(wildcards=None):
         f"{RESULTS}/figures/anytime_regret.png",
         f"{RESULTS}/figures/anytime_regret.pdf",
         *stats_outputs(),
+        *insight_outputs(),
         f"{RESULTS}/report.md",
     ]

@@ -7,6 +7,9 @@ rule report_md:
         friedman=f"{RESULTS}/stats/friedman.csv",
         wilcoxon=f"{RESULTS}/stats/wilcoxon.csv",
         llm=f"{RESULTS}/stats/llm.csv",
+        insight_summary=f"{RESULTS}/stats/insight_summary.csv",
+        insight_tests=f"{RESULTS}/stats/insight_tests.csv",
+        insight_pairs=f"{RESULTS}/stats/insight_pairs.csv",
         figures=[
             f"{RESULTS}/figures/anytime_regret.png",
             f"{RESULTS}/figures/average_rank.png",
@@ -16,6 +19,7 @@ rule report_md:
             ),
             f"{RESULTS}/figures/llm_usage.png",
             f"{RESULTS}/figures/mm_gallery.png",
+            f"{RESULTS}/figures/insight.png",
         ],
     output:
         md=f"{RESULTS}/report.md",

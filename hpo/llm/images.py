@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from hpo.influence import coords, influence
 from hpo.llm.prompt import Observation
-from hpo.llm.space_text import allowed_values, is_log_scale
 from hpo.plotting import pyplot
+from hpo.space import is_log_scale
 
 FIGSIZE, DPI = (6.4, 4.8), 100  # 640 x 480 px
 _PNG_META = {"Software": None}
@@ -25,30 +26,6 @@ def _png(fig: Any) -> bytes:
     fig.savefig(buf, format="png", dpi=DPI, metadata=_PNG_META)
     pyplot().close(fig)
     return buf.getvalue()
-
-
-def _coords(hp: Any, values: list[Any]) -> tuple[np.ndarray, list[Any] | None]:
-    """Numeric x positions; categorical (string) values are placed at their index with tick labels."""
-    allowed = allowed_values(hp)
-    if allowed is not None and isinstance(allowed[0], str):
-        return np.array([allowed.index(v) for v in values], dtype=float), allowed
-    return np.asarray(values, dtype=float), None
-
-
-def influence(space: Any, history: list[Observation]) -> list[str]:
-    """Hyperparameters ordered by |Spearman rank correlation| with the loss (categoricals by index); ties by name."""
-    losses = np.array([o.loss for o in history], dtype=float)
-    scores = {}
-    for name in space:
-        x, _ = _coords(space[name], [o.config[name] for o in history])
-        if is_log_scale(space[name]):
-            x = np.log(x)
-        if len(history) < 3 or np.ptp(x) == 0 or np.ptp(losses) == 0:
-            scores[name] = 0.0
-            continue
-        rx, rl = np.argsort(np.argsort(x)), np.argsort(np.argsort(losses))
-        scores[name] = abs(float(np.corrcoef(rx, rl)[0, 1]))
-    return sorted(scores, key=lambda n: (-scores[n], n))
 
 
 def per_hyperparameter(space: Any, history: list[Observation]) -> bytes:
@@ -62,7 +39,7 @@ def per_hyperparameter(space: Any, history: list[Observation]) -> bytes:
     losses = np.array([o.loss for o in history])
     for ax, name in zip(axes.flat, names):
         hp = space[name]
-        x, labels = _coords(hp, [o.config[name] for o in history])
+        x, labels = coords(hp, [o.config[name] for o in history])
         sc = ax.scatter(x, losses, c=trials, cmap="viridis", s=14, vmin=1, vmax=max(trials.max(), 2))
         if is_log_scale(hp):
             ax.set_xscale("log")
@@ -95,14 +72,14 @@ def best_so_far(history: list[Observation]) -> bytes:
 def top_two(space: Any, history: list[Observation]) -> bytes:
     """2-D view of the two most influential hyperparameters, colour = loss, best point marked."""
     plt = pyplot()
-    order = influence(space, history)
+    order = influence(space, [o.config for o in history], [o.loss for o in history])
     fig, ax = plt.subplots(figsize=FIGSIZE)
     if len(order) < 2:
         ax.set_title("Only one hyperparameter")
         return _png(fig)
     a, b = order[:2]
-    xa, la = _coords(space[a], [o.config[a] for o in history])
-    xb, lb = _coords(space[b], [o.config[b] for o in history])
+    xa, la = coords(space[a], [o.config[a] for o in history])
+    xb, lb = coords(space[b], [o.config[b] for o in history])
     losses = np.array([o.loss for o in history])
     sc = ax.scatter(xa, xb, c=losses, cmap="viridis_r", s=30)
     best = int(np.argmin(losses))

@@ -8,26 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+from hpo.space import allowed_values, is_log_scale
 
-
-def is_log_scale(hp: Any) -> bool:
-    """Log scale: ranges declared ``log=True``, or ordinal grids of positive numbers spaced by ratio, not difference."""
-    if getattr(hp, "log", False):
-        return True
-    seq = getattr(hp, "sequence", None)
-    if not seq or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in seq) or len(seq) < 3:
-        return False
-    arr = np.asarray(seq, dtype=float)
-    if (arr <= 0).any():
-        return False
-    lin, log = np.diff(arr), np.diff(np.log(arr))
-    return float(np.std(log) / np.mean(log)) < float(np.std(lin) / np.mean(lin))
-
-
-def allowed_values(hp: Any) -> list[Any] | None:
-    seq = getattr(hp, "sequence", None) or getattr(hp, "choices", None)
-    return [v.item() if isinstance(v, np.generic) else v for v in seq] if seq is not None else None
+__all__ = ["allowed_values", "describe", "is_log_scale", "proposal_schema"]
 
 
 def describe(hp: Any) -> str:

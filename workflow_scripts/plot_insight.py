@@ -1,0 +1,14 @@
+"""Snakemake script of rule ``plot_insight``."""
+
+from hpo.analysis.insight_plots import plot_insight
+from hpo.logs import job_log
+
+sm = snakemake  # noqa: F821 - injected by Snakemake
+with job_log(sm.log[0]):
+    plot_insight(
+        sm.input.scores,
+        sm.input.importance,
+        [sm.output.png, sm.output.pdf],
+        methods=sm.params.methods,
+        roles=sm.params.roles,
+    )
