@@ -39,7 +39,7 @@ def test_real_llm_rows_carry_tokens_latency_origin(embedded_study: Path) -> None
     assert (llm["prompt_tokens"] > 100).all() and (llm["completion_tokens"] > 0).all()
     assert (llm["llm_latency"] > 0).all() and (llm["attempts"] >= 1).all() and (llm["cache_hits"] == 0).all()
     assert llm["raw_reply"].str.contains("{").all()
-    assert (embedded_study / "logs" / "runs" / "nb201-cifar10" / "llm" / "0.log.llama_server").exists()
+    assert (embedded_study / "logs" / "runs" / "nb201-cifar10" / "llm" / "0.llama_server.log").exists()
     status = pd.read_csv(embedded_study / "results" / "run_status.csv")
     assert list(status["status"]) == ["complete"]
 
@@ -47,7 +47,7 @@ def test_real_llm_rows_carry_tokens_latency_origin(embedded_study: Path) -> None
 def test_warm_cache_rerun_makes_zero_model_calls(embedded_study: Path) -> None:
     run_file = embedded_study / "results" / "runs" / "nb201-cifar10" / "llm" / "0.parquet"
     before = pd.read_parquet(run_file)
-    server_log = embedded_study / "logs" / "runs" / "nb201-cifar10" / "llm" / "0.log.llama_server"
+    server_log = embedded_study / "logs" / "runs" / "nb201-cifar10" / "llm" / "0.llama_server.log"
     server_log.unlink()
     proc = snakemake(embedded_study, "--configfile", str(embedded_study / "study.yaml"), "--forcerun", "run")
     assert "rule run:" in proc.stdout + proc.stderr  # the run job really ran again

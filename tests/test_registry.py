@@ -51,7 +51,8 @@ def test_adding_a_kind_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new entry (reusing a class, as a new module would) is accepted by the study and fingerprinted."""
     new = registry.MethodKind("my_search", "hpo.optimizers.random_search:RandomSearch", "test kind")
     monkeypatch.setitem(registry.KINDS, "my_search", new)
-    study = {"benchmarks": ["mlp-car"], "methods": {"mine": {"kind": "my_search"}}, "seeds": [0], "n_trials": 3, "n_init": 1}
+    study = {"benchmarks": ["mlp-car"], "methods": {"mine": {"kind": "my_search"}}, "seeds": [0], "n_trials": 3}
+    study["n_init"] = 1
     assert validate_study(study)["methods"]["mine"]["params"] == {}
     assert method_digest("my_search") != method_digest("random_search")  # the entry itself is fingerprinted
     with pytest.raises(StudyConfigError, match="config error: .*kind.*'nope'"):

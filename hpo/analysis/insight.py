@@ -186,24 +186,6 @@ def model_rows(records: Sequence[dict[str, Any]], roles: dict[str, str]) -> pd.D
     return pd.DataFrame(rows)
 
 
-def load_trajectories(path: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The columns of the trajectories table that the data analysis needs, and a one-line note (empty if fine);
-    an unusable table becomes an empty frame, so the stage still writes its tables and says why they are empty."""
-    if isinstance(path, pd.DataFrame):
-        df = path
-    else:
-        try:
-            df = pd.read_parquet(path, columns=TRAJECTORY_COLUMNS)
-        except (OSError, ValueError, KeyError) as exc:
-            return pd.DataFrame(columns=TRAJECTORY_COLUMNS), f"trajectories {path} unusable ({exc}); no data analysis"
-    missing = [c for c in TRAJECTORY_COLUMNS if c not in df.columns]
-    if missing:
-        return pd.DataFrame(columns=TRAJECTORY_COLUMNS), f"trajectories lack columns {missing}; no data analysis"
-    if df.empty:
-        return df, "trajectories table is empty: no run finished; no data analysis"
-    return df, ""
-
-
 # --- the data-analysis baseline -------------------------------------------------------------------------------
 
 
@@ -565,11 +547,9 @@ def write_insight(
     Missing insight files are skipped (with a note naming the method); unreadable ones stop with their path.
     """
     from hpo.analysis.coverage import read_status
-    from hpo.analysis.htmlpage import page
-    from hpo.analysis.markdown import document
-    from hpo.atomic import atomic_path
+    from hpo.analysis.stats_tables import load_trajectories, write_tables
 
-    df, traj_note = load_trajectories(trajectories)
+    df, traj_note = load_trajectories(trajectories, TRAJECTORY_COLUMNS, "data analysis")
     status, status_note = read_status(status_path)
     importance = {}
     for p in importance_paths:
@@ -579,12 +559,7 @@ def write_insight(
     tables, notes = compute(
         df, importance, insight, budgets, roles, llm_methods=llm_methods, status=status, alpha=alpha
     )
-    general = [n for n in (traj_note, status_note) if n]
-    for name in TABLES:
-        with atomic_path(Path(out_dir) / f"{name}.csv") as tmp:
-            tables[name].to_csv(tmp, index=False, float_format="%.6g")
-        with atomic_path(Path(out_dir) / f"{name}.md") as tmp:
-            tmp.write_text(document(TITLES[name], general + notes[name], tables[name]))
-        with atomic_path(Path(out_dir) / f"{name}.html") as tmp:
-            tmp.write_text(page(TITLES[name], general + notes[name], [("", tables[name])]))
+    write_tables(
+        out_dir, {name: tables[name] for name in TABLES}, TITLES, notes, [n for n in (traj_note, status_note) if n]
+    )
     return tables

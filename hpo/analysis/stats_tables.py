@@ -30,20 +30,24 @@ TITLES = {
 REQUIRED = ["benchmark", "method", "seed", "trial", "normalized_regret"]
 
 
-def load_trajectories(path: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """The trajectories table and a one-line note (empty if fine); an unusable table becomes an empty frame."""
+def load_trajectories(
+    path: str | Path | pd.DataFrame, columns: Sequence[str] = REQUIRED, stage: str = "statistics"
+) -> tuple[pd.DataFrame, str]:
+    """The trajectories table (``columns`` at least) and a one-line note (empty if fine); an unusable table becomes
+    an empty frame, so the stage still writes its tables and says why they are empty."""
+    columns = list(columns)
     if isinstance(path, pd.DataFrame):
         df = path
     else:
         try:
             df = pd.read_parquet(path)
         except (OSError, ValueError) as exc:
-            return pd.DataFrame(columns=REQUIRED), f"trajectories {path} unreadable ({exc}); no statistics"
-    missing = [c for c in REQUIRED if c not in df.columns]
+            return pd.DataFrame(columns=columns), f"trajectories {path} unreadable ({exc}); no {stage}"
+    missing = [c for c in columns if c not in df.columns]
     if missing:
-        return pd.DataFrame(columns=REQUIRED), f"trajectories lack columns {missing}; no statistics"
+        return pd.DataFrame(columns=columns), f"trajectories lack columns {missing}; no {stage}"
     if df.empty:
-        return df, "trajectories table is empty: no run finished; no statistics"
+        return df, f"trajectories table is empty: no run finished; no {stage}"
     return df, ""
 
 
@@ -172,19 +176,30 @@ def write_stats(
     roles: Mapping[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Compute every table and write ``<name>.csv``, ``.md`` and ``.html`` for each of :data:`TABLES`, atomically."""
+    df, traj_note = load_trajectories(trajectories)
+    status, status_note = read_status(status_path)
+    tables, notes = compute(df, status, list(budgets), list(methods), alpha, roles)
+    write_tables(out_dir, tables, TITLES, notes, [n for n in (traj_note, status_note) if n])
+    return tables
+
+
+def write_tables(
+    out_dir: str | Path,
+    tables: Mapping[str, pd.DataFrame],
+    titles: Mapping[str, str],
+    notes: Mapping[str, list[str]],
+    general: Sequence[str] = (),
+) -> None:
+    """Each table as ``<name>.csv``, ``.md`` and ``.html`` (title, ``general`` notes + its own notes), atomically."""
     from hpo.analysis.htmlpage import page
     from hpo.analysis.markdown import document
     from hpo.atomic import atomic_path
 
-    df, traj_note = load_trajectories(trajectories)
-    status, status_note = read_status(status_path)
-    tables, notes = compute(df, status, list(budgets), list(methods), alpha, roles)
-    for name in TABLES:
-        general = [n for n in (traj_note, status_note) if n]
+    for name, table in tables.items():
+        lines = [*general, *notes.get(name, [])]
         with atomic_path(Path(out_dir) / f"{name}.csv") as tmp:
-            tables[name].to_csv(tmp, index=False, float_format="%.6g")
+            table.to_csv(tmp, index=False, float_format="%.6g")
         with atomic_path(Path(out_dir) / f"{name}.md") as tmp:
-            tmp.write_text(document(TITLES[name], general + notes[name], tables[name]))
+            tmp.write_text(document(titles[name], lines, table))
         with atomic_path(Path(out_dir) / f"{name}.html") as tmp:
-            tmp.write_text(page(TITLES[name], general + notes[name], [("", tables[name])]))
-    return tables
+            tmp.write_text(page(titles[name], lines, [("", table)]))

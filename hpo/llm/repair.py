@@ -55,7 +55,7 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _snap(hp: Any, value: Any, notes: list[str]) -> tuple[Any, str | None]:
+def snap(hp: Any, value: Any, notes: list[str]) -> tuple[Any, str | None]:
     values = allowed_values(hp)
     if values is not None:
         if value in values and type(value) is type(values[values.index(value)]):
@@ -100,7 +100,7 @@ def repair_config(space: Any, proposal: Any) -> Parsed:
         return Parsed(None, notes=notes, error=f"missing hyperparameters {missing}")
     values, errors = {}, []
     for name in space:
-        v, err = _snap(space[name], proposal[name], notes)
+        v, err = snap(space[name], proposal[name], notes)
         if err:
             errors.append(err)
         values[name] = v

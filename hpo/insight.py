@@ -1,0 +1,173 @@
+"""The models' stated hyperparameter importance: one extra structured question per reporting budget of an LLM run.
+
+Asked after the run, in its own job, so it can never change what the run proposed. For each budget ``b`` (and
+``b = 0``, the *prior*: no history), the run's optimizer is rebuilt from the registry with the run's spec and told
+the trajectory's first ``b`` trials; it then builds exactly the prompt of its next proposal (text and, for
+multimodal kinds, the same images), to which the insight request of :mod:`hpo.llm.insight_prompt` is appended.
+The call goes through the optimizer's own client, so it is cached, and its tokens, latency and cost are counted.
+Replies are parsed, repaired and normalized like proposals; unusable ones are re-asked with the error up to the
+method's ``max_reasks``, then replaced by uniform weights (``fallback: true``). The output schema is documented in
+the README ("The models' stated importance").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hpo.optimizers.base import RunContext
+
+if TYPE_CHECKING:
+    from hpo.benchmarks.base import Benchmark
+    from hpo.optimizers.llm import LLMOptimizer
+    from hpo.runner import RunSpec
+
+log = logging.getLogger(__name__)
+PRIOR, MODEL = "prior", "model"
+# Per statement, summed over its calls (re-asks included); the same meaning as the trajectory's LLM columns.
+USAGE_KEYS = ("attempts", "prompt_tokens", "completion_tokens", "llm_latency", "llm_cost", "cache_hits", "raw_reply")
+
+
+def _ask(opt: LLMOptimizer, n_configs: int | None) -> dict[str, Any]:
+    """One statement: the optimizer's next-proposal prompt + the insight request -> parse / repair / re-ask.
+
+    The conversation runs through the optimizer's own :meth:`~hpo.optimizers.llm.LLMOptimizer.converse`, so the
+    re-asks, their limit (``max_reasks``) and the usage accounting are exactly those of its proposals.
+    """
+    from hpo.llm.insight_prompt import REASK, Insight, insight_schema, parse_insight, request_text, uniform
+
+    space = opt.space
+    # The run's own prompt text, byte for byte, then the request: server-side prefix caches hit.
+    base = opt.prompt_text() if n_configs is None else opt.prompt_text(n_configs)
+    msgs = opt.build_messages(f"{base}\n\n{request_text(space)}")
+    errors: list[str] = []
+
+    def check(text: str) -> tuple[Insight, str | None]:
+        parsed = parse_insight(space, text)
+        if parsed.error is None:
+            return parsed, None
+        errors.append(parsed.error)
+        return parsed, REASK.format(error=parsed.error)
+
+    parsed, usage = opt.converse(msgs, insight_schema(space), check)
+    reasks = [f"reask: {e}" for e in errors]
+    fallback = parsed.weights is None
+    return {
+        "weights": uniform(space) if fallback else parsed.weights,
+        "best_region": None if fallback else parsed.best_region,
+        "repaired": not fallback and bool(parsed.repairs),
+        "repairs": reasks if fallback else [*reasks, *parsed.repairs],
+        "fallback": fallback,
+        **{k: v for k, v in usage.columns().items() if k in USAGE_KEYS},
+    }
+
+
+def _history(path: str | Path, spec: RunSpec, space: Any, need: int) -> list[tuple[Any, float, float]]:
+    """The trajectory's trials as (Configuration, observed loss, cost), checked against the job's spec."""
+    from hpo import trajectory
+    from hpo.space import space_config
+
+    meta = trajectory.read_meta(path)
+    written = meta.get("spec", {})
+    for key in ("benchmark", "method", "seed", "fingerprint"):
+        if written.get(key) != getattr(spec, key):
+            raise ValueError(
+                f"{path}: written for {key}={written.get(key)!r}, but this insight job is for {getattr(spec, key)!r}"
+            )
+    table = trajectory.read(path).select(["trial", "config", "loss", "eval_cost"]).sort_by("trial").to_pylist()
+    if len(table) < need:
+        raise ValueError(f"{path}: {len(table)} trials, fewer than the largest budget {need}")
+    return [(space_config(space, json.loads(r["config"])), r["loss"], r["eval_cost"]) for r in table]
+
+
+def statements(
+    spec: RunSpec,
+    bench: Benchmark,
+    trajectory_path: str | Path,
+    budgets: list[int],
+    *,
+    cache_dir: str | Path | None = None,
+    server_log: str | Path | None = None,
+) -> dict[str, Any]:
+    """The insight document of one run: the prior (budget 0) and one statement per budget, in budget order."""
+    from hpo.optimizers.registry import get
+
+    entry = get(spec.kind)
+    if not entry.llm:
+        raise ValueError(f"insight: method {spec.method!r} (kind {spec.kind}) asks no LLM; nothing to ask")
+    bad = [b for b in budgets if not 1 <= b <= spec.n_trials]
+    if bad:
+        raise ValueError(f"insight: budgets {bad} are outside 1..n_trials={spec.n_trials}")
+    budgets = sorted(set(budgets))
+    space = bench.space
+    history = _history(trajectory_path, spec, space, max(budgets, default=0))
+    context = RunContext(
+        benchmark=spec.benchmark,
+        info=bench.info,
+        kind=spec.kind,
+        n_init=spec.n_init,
+        deterministic=not spec.noisy,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        artifacts_dir=None,  # the run kept its images; asking again must not overwrite them
+        server_log=Path(server_log) if server_log else None,
+    )
+    opt = entry.cls()(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
+    told, out = 0, []
+    try:
+        for budget in [0, *budgets]:
+            # One optimizer told incrementally: its state after b tells is what the run's was when it built the
+            # prompt for trial b + 1 (tell only appends to the history), and the embedded server starts once.
+            for config, loss, cost in history[told:budget]:
+                opt.tell(config, loss, cost)
+            told = budget
+            # A zero-shot initial design asks for the rest of the design at once; that is the run's prompt then.
+            n_configs = spec.n_init - budget if not opt.uses_shared_initial_design and budget < spec.n_init else None
+            stmt = {"budget": budget, "source": PRIOR if budget == 0 else MODEL, **_ask(opt, n_configs)}
+            top = max(stmt["weights"], key=stmt["weights"].get)
+            log.info(
+                "insight %s/%s/%d budget %d: top %s, attempts %d, repairs %d, fallback %s, cache hits %d",
+                spec.benchmark,
+                spec.method,
+                spec.seed,
+                budget,
+                top,
+                stmt["attempts"],
+                len(stmt["repairs"]),
+                stmt["fallback"],
+                stmt["cache_hits"],
+            )
+            out.append(stmt)
+    finally:
+        opt.close()
+    return {
+        "benchmark": spec.benchmark,
+        "method": spec.method,
+        "kind": spec.kind,
+        "seed": spec.seed,
+        "fingerprint": spec.fingerprint,
+        "hyperparameters": list(space),
+        "statements": out,
+    }
+
+
+def insight_to_file(
+    spec: RunSpec,
+    trajectory_path: str | Path,
+    out: str | Path,
+    budgets: list[int],
+    *,
+    table_path: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    server_log: str | Path | None = None,
+) -> Path:
+    """Build the benchmark, ask, and write the insight document atomically to ``out`` (JSON)."""
+    from hpo import benchmarks
+    from hpo.atomic import atomic_path
+
+    bench = benchmarks.make(spec.benchmark, noisy=spec.noisy, table_path=table_path, definition=spec.benchmark_def)
+    doc = statements(spec, bench, trajectory_path, budgets, cache_dir=cache_dir, server_log=server_log)
+    with atomic_path(out) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    return Path(out)
