@@ -26,9 +26,23 @@ from PIL import Image
 
 CONFIG = str(ROOT / "config" / "test.yaml")
 BUDGETS = (5, 10, 12)  # config/test.yaml's budgets plus n_trials
-FIGURES = ["average_rank.png", *(f"cd_diagram_budget{b}.png" for b in BUDGETS), "llm_usage.png", "mm_gallery.png"]
-PAGES = ["report_summary.html", "ranks.html", "friedman.html", "wilcoxon.html", "llm.html"]
-CATEGORIES = ["0. Summary", "1. Ranking", "2. Critical difference", "3. LLM", "4. Multimodal", "5. Tables"]
+FIGURES = [
+    "average_rank.png",
+    *(f"cd_diagram_budget{b}.png" for b in BUDGETS),
+    "llm_usage.png",
+    "mm_gallery.png",
+    "insight.png",
+]
+PAGES = ["report_summary.html", "ranks.html", "friedman.html", "wilcoxon.html", "llm.html", "insight_summary.html"]
+CATEGORIES = [
+    "0. Summary",
+    "1. Ranking",
+    "2. Critical difference",
+    "3. LLM",
+    "4. Multimodal",
+    "5. Tables",
+    "6. Insight",
+]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("HPO_TEST_ARTIFACTS", Path(tempfile.gettempdir()) / "mm-llm-hpo-test-artifacts"))
 

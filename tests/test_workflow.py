@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -113,3 +114,18 @@ def test_default_study_small_version_runs(tmp_path: Path) -> None:
     # without a vision endpoint the multimodal methods are skipped, visibly
     assert {m for m in methods if status[m] == "skipped"} == {"mm_llm", "mm_llm_blank"}
     assert (tmp_path / "results" / "figures" / "anytime_regret.png").exists()
+    # the insight measurement: ground truth, the LLM's stated importance (prior + budgets), scores, figure, report
+    res = tmp_path / "results"
+    truth = json.loads((res / "importance" / "nb201-cifar10.json").read_text())
+    assert truth["method"] == "exact_grid" and set(truth["transforms"]) == {"rank", "raw"}
+    stated = json.loads((res / "runs" / "nb201-cifar10" / "llm" / "0_insight.json").read_text())
+    assert [st["budget"] for st in stated["statements"]] == [0, 10, 11]
+    for st in stated["statements"]:
+        assert set(st["weights"]) == set(stated["hyperparameters"])
+        assert abs(sum(st["weights"].values()) - 1) < 1e-9
+    scores = pd.read_csv(res / "stats" / "insight.csv")
+    llm_rows = scores[scores["method"] == "llm"]
+    assert set(llm_rows["source"]) >= {"model", "prior", "data_fanova", "data_pedanova"}
+    assert llm_rows["kendall_tau"].between(-1, 1).all() and llm_rows["ndcg"].between(0, 1).all()
+    assert (res / "figures" / "insight.png").stat().st_size > 1000
+    assert "## Do the models understand the problem?" in (res / "report.md").read_text()
