@@ -127,7 +127,19 @@ class FakeOpenAI:
 
 
 def first_valid_config(request: dict[str, Any]) -> str:
-    """A reply proposing the first allowed value of every hyperparameter, read from the request's schema."""
+    """A valid reply read from the request's schema. Proposals: for every hyperparameter the allowed value at index
+    (number of history rows in the prompt), i.e. the first values before any trial and a new configuration at every
+    later trial, so the LLM methods' repetition guard (re-ask on an evaluated configuration) is not triggered.
+    Importance questions (schema with ``weights``): equal weights."""
+    import re
+
     schema = request["response_format"]["json_schema"]["schema"]
+    if "weights" in schema["properties"]:
+        names = list(schema["properties"]["weights"]["properties"])
+        return json.dumps({"weights": {n: 1 / len(names) for n in names}})
     props = schema["properties"]["config"]["properties"]
-    return json.dumps({"rationale": "first values", "config": {k: v["enum"][0] for k, v in props.items()}})
+    content = request["messages"][-1]["content"]
+    text = content if isinstance(content, str) else content[0]["text"]
+    i = sum(1 for line in text.splitlines() if re.match(r"^\d+,", line))
+    config = {k: v["enum"][i % len(v["enum"])] for k, v in props.items()}
+    return json.dumps({"rationale": "first values", "config": config})

@@ -89,7 +89,8 @@ LEGEND = (
 )
 NO_STATS = "No statistics could be computed (no finished run); see the notes in the tables under results/stats/."
 LLM_COLUMNS = ["method", "n_trials", "share_llm", "share_repaired", "share_fallback", "prompt_tokens_per_trial"]
-LLM_COLUMNS += ["completion_tokens_per_trial", "latency_mean_s", "cost_total"]
+LLM_COLUMNS += ["completion_tokens_per_trial", "attempts_per_trial", "latency_mean_s", "cost_per_run", "cost_total"]
+LLM_COLUMNS += ["duplicate_share"]
 
 
 def summary(stats_dir: str | Path, alpha: float = ALPHA) -> dict[str, object]:

@@ -15,6 +15,7 @@ benchmarks, where a repeat is a legitimate new measurement).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -107,6 +108,7 @@ class LLMOptimizer(Optimizer):
         from hpo.llm.client import LLMClient
         from hpo.llm.endpoint import EMBEDDED, EndpointConfig
         from hpo.llm.prompt import task_text
+        from hpo.llm.space_text import allowed_values
 
         ctx = self.context
         self.endpoint = EndpointConfig.from_dict(self.params["endpoint"] or EMBEDDED, self.params["endpoint_config"])
@@ -123,7 +125,8 @@ class LLMOptimizer(Optimizer):
         )
         self.task = task_text(ctx.benchmark, ctx.info, self.space, self.n_trials)
         self.history: list[Any] = []
-        self.evaluated: dict[str, Any] = {}  # canonical config JSON -> its first Observation (repetition guard)
+        self.evaluated: dict[str, Any] = {}  # config_key -> its first Observation (repetition guard)
+        self._grids = {name: allowed_values(hp) for name, hp in self.space.items()}
         self._queue: list[tuple[dict[str, Any], dict[str, Any]]] = []
         self._fallback = ConfigurationSpace(seed=stable_seed("llm-fallback", self.seed))
         self._fallback.add(list(self.space.values()))
@@ -166,7 +169,7 @@ class LLMOptimizer(Optimizer):
 
         obs = Observation(len(self.history) + 1, config_dict(config), float(loss))
         self.history.append(obs)
-        self.evaluated.setdefault(config_json(config), obs)
+        self.evaluated.setdefault(self.config_key(config), obs)
 
     def close(self) -> None:
         self.client.close()
@@ -218,15 +221,27 @@ class LLMOptimizer(Optimizer):
         """Whether the repetition guard is on: only where a repeated evaluation gives the same loss."""
         return self.context.deterministic
 
+    def config_key(self, values: Configuration | dict[str, Any]) -> str:
+        """A configuration's identity: grid values by their index, so ``1`` and ``1.0`` are the same point (a
+        sampled configuration may hold ``1.0`` where the grid and a repaired model answer hold ``1``)."""
+        key = []
+        for name, grid in self._grids.items():
+            value = values.get(name)
+            if value is None or grid is None:
+                key.append(value if value is None else float(value))
+            else:
+                key.append(next((i for i, v in enumerate(grid) if v == value), repr(value)))
+        return json.dumps(key)
+
     def is_duplicate(self, values: dict[str, Any]) -> bool:
-        return self.guard and config_json(values) in self.evaluated
+        return self.guard and self.config_key(values) in self.evaluated
 
     def duplicate_message(self, duplicates: Sequence[dict[str, Any]]) -> str:
         """The re-ask that names the repeated configuration(s) and where they were evaluated."""
         configs = " and ".join(config_json(d) for d in duplicates)
         where = "; ".join(
             f"trial {obs.trial}, loss {obs.loss:.6g}"
-            for obs in (self.evaluated.get(config_json(d)) for d in duplicates)
+            for obs in (self.evaluated.get(self.config_key(d)) for d in duplicates)
             if obs is not None
         )
         return DUPLICATE.format(configs=configs, where=where or "earlier in this request")
@@ -236,7 +251,7 @@ class LLMOptimizer(Optimizer):
         taken = (set(self.evaluated) if self.guard else set()) | (exclude or set())
         values = config_dict(self._fallback.sample_configuration())
         for _ in range(FALLBACK_DRAWS):
-            if config_json(values) not in taken:
+            if self.config_key(values) not in taken:
                 break
             values = config_dict(self._fallback.sample_configuration())
         return values
@@ -258,7 +273,7 @@ class LLMOptimizer(Optimizer):
             for p in parsed:
                 if p.values is None:
                     continue
-                key = config_json(p.values)
+                key = self.config_key(p.values)
                 # A repeat within one zero-shot design wastes a trial just like a repeat of the history.
                 (dups if self.is_duplicate(p.values) or (self.guard and key in seen) else fresh).append(p)
                 seen.add(key)
@@ -281,7 +296,7 @@ class LLMOptimizer(Optimizer):
         if not self.guard:
             rest["duplicates"] = None
         out = []
-        taken = {config_json(p.values) for p in good if p.values is not None}
+        taken = {self.config_key(p.values) for p in good if p.values is not None}
         for i in range(want):
             info = dict(first if i == 0 else rest)
             if i < len(good) and good[i].values is not None:
@@ -290,6 +305,6 @@ class LLMOptimizer(Optimizer):
             else:
                 info["origin"] = "fallback"
                 values = self.fallback_config(taken)
-                taken.add(config_json(values))
+                taken.add(self.config_key(values))
                 out.append((values, info))
         return out
