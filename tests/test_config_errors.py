@@ -290,7 +290,7 @@ def test_replay_from_the_cache_never_touches_the_finished_study(tmp_path: Path) 
         before = snapshot(results)
         logs_before = snapshot(tmp_path / "logs")
 
-        replay = snakemake(tmp_path, *config, *REPLAY)
+        replay = snakemake(tmp_path, "results_replay/summary.csv", *config, *REPLAY)  # what the study ran
         assert replay.returncode != 0, replay.stdout[-4000:]
         assert "corrupt LLM cache entry" in replay.stdout, replay.stdout[-4000:]
         # The original study is exactly as it was: no file removed, rewritten or touched; no new run file.
@@ -306,7 +306,7 @@ def test_replay_from_the_cache_never_touches_the_finished_study(tmp_path: Path) 
 
         # What the README warns about: --forcerun deletes each forced job's trajectory when the job starts, so the
         # same corrupt entry costs the original study that finished run.
-        forced = snakemake(tmp_path, *config, "--forcerun", "run")
+        forced = snakemake(tmp_path, "results/summary.csv", *config, "--forcerun", "run")
         assert forced.returncode != 0
         assert not (results / failed).exists()
         assert all((results / name).exists() for name in replayed)

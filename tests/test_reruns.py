@@ -44,8 +44,15 @@ DOWNSTREAM = {
     "plot_cd_diagram",
     "plot_llm_usage",
     "plot_mm_gallery",
+    "insight_stats",
+    "plot_insight",
     "all",
 }
+LLM = {"llm", "mm_llm"}
+PLANNED_INSIGHT = re.compile(
+    r"rule insight:\n(?:    .*\n)*?    wildcards: benchmark=([^,]+), method=([^,]+), seed=(\d+)"
+)
+PLANNED_IMPORTANCE = re.compile(r"rule importance:\n(?:    .*\n)*?    wildcards: benchmark=([^\s,]+)")
 PLANNED_RUN = re.compile(
     r"rule run(?:_images)?:\n(?:    .*\n)*?    wildcards: benchmark=([^,]+), method=([^,]+), seed=(\d+)"
 )
@@ -125,6 +132,8 @@ class Study:
         """What ``snakemake -n`` would run: the run jobs' wildcards, and the job count per rule."""
         out = self.snakemake(cfg, "-n")
         runs = {(b, m, int(s)) for b, m, s in PLANNED_RUN.findall(out)}
+        self.insight = {(b, m, int(s)) for b, m, s in PLANNED_INSIGHT.findall(out)}
+        self.importance = set(PLANNED_IMPORTANCE.findall(out))
         counts: dict[str, int] = {}
         if "Job stats:" in out:
             table = out.split("Job stats:", 1)[1].split("\n\n", 1)[0]
@@ -133,6 +142,7 @@ class Study:
                 if name.strip() and name.strip() != "total":
                     counts[name.strip()] = int(count)
         assert counts.get("run", 0) + counts.get("run_images", 0) == len(runs), out[-3000:]
+        assert counts.get("insight", 0) == len(self.insight) and counts.get("importance", 0) == len(self.importance)
         return runs, counts
 
     def run_files(self) -> dict[Path, int]:
@@ -156,8 +166,8 @@ def runs_of(methods: list[str], benchmarks: list[str] = BENCHMARKS, seeds: list[
 
 
 def others(counts: dict[str, int]) -> set[str]:
-    """Rules planned besides the run rules."""
-    return set(counts) - {"run", "run_images"}
+    """Rules planned besides the run rules and the per-run / per-benchmark jobs checked one by one."""
+    return set(counts) - {"run", "run_images", "insight", "importance"}
 
 
 @pytest.fixture(scope="module")
@@ -173,40 +183,64 @@ def finished(tmp_path_factory: pytest.TempPathFactory, endpoint: str) -> Study:
 EDIT = "\n# an edit that changes the module's source\n"
 
 
+TABLES = ["mlp-car", "nb201-cifar10"]
+ANALYSIS = DOWNSTREAM - {"aggregate", "plot_anytime_regret", "plot_mm_gallery"}  # what reads the statistics
+
+
 @pytest.mark.parametrize(
-    ("relpath", "planned_runs", "planned_rules"),
+    ("relpath", "planned_runs", "importance", "planned_rules"),
     [
         # a method's module: only that method's runs
-        ("hpo/optimizers/smac_rf.py", runs_of(["smac_rf"]), DOWNSTREAM),
+        ("hpo/optimizers/smac_rf.py", runs_of(["smac_rf"]), set(), DOWNSTREAM),
         # the module every LLM kind uses: only the LLM methods' runs
-        ("hpo/llm/prompt.py", runs_of(["llm", "mm_llm"]), DOWNSTREAM),
+        ("hpo/llm/prompt.py", runs_of(["llm", "mm_llm"]), set(), DOWNSTREAM),
         # the image rendering and the shared plotting setup: only the multimodal runs (plus figures drawn with it)
-        ("hpo/llm/images.py", runs_of(["mm_llm"]), DOWNSTREAM),
-        ("hpo/plotting.py", runs_of(["mm_llm"]), DOWNSTREAM),
-        # a table family's module (where its loss transform lives): that family's table and runs only
-        ("hpo/benchmarks/hpobench_mlp.py", runs_of(METHODS, ["mlp-car"]), DOWNSTREAM | {"convert_table"}),
+        ("hpo/llm/images.py", runs_of(["mm_llm"]), set(), DOWNSTREAM),
+        ("hpo/plotting.py", runs_of(["mm_llm"]), set(), DOWNSTREAM),
+        # a table family's module (where its loss transform lives): that family's table, runs and ground truth only
+        (
+            "hpo/benchmarks/hpobench_mlp.py",
+            runs_of(METHODS, ["mlp-car"]),
+            {"mlp-car"},
+            DOWNSTREAM | {"convert_table", "importance_table"},
+        ),
         # the code of all tables: every table and tabular run, no live-ML run
-        ("hpo/benchmarks/tabular.py", runs_of(METHODS, ["mlp-car", "nb201-cifar10"]), DOWNSTREAM | {"convert_table"}),
-        # a live ML model: the live-ML runs only
-        ("hpo/benchmarks/ml_models.py", runs_of(METHODS, ["svm-breast_cancer"]), DOWNSTREAM),
-        # the shared harness: every run, no table
-        ("hpo/runner.py", runs_of(METHODS), DOWNSTREAM),
-        ("hpo/space.py", runs_of(METHODS), DOWNSTREAM),
+        (
+            "hpo/benchmarks/tabular.py",
+            runs_of(METHODS, TABLES),
+            set(TABLES),
+            DOWNSTREAM | {"convert_table", "importance_table"},
+        ),
+        # a live ML model: the live-ML runs and ground truth only
+        (
+            "hpo/benchmarks/ml_models.py",
+            runs_of(METHODS, ["svm-breast_cancer"]),
+            {"svm-breast_cancer"},
+            DOWNSTREAM | {"importance_table"},
+        ),
+        # the shared harness: every run, no table, no ground truth
+        ("hpo/runner.py", runs_of(METHODS), set(), DOWNSTREAM),
+        # configuration helpers shared by the harness and the importance computation: both, no table
+        ("hpo/space.py", runs_of(METHODS), set(BENCHMARKS), DOWNSTREAM | {"importance_table"}),
         # the normalization: aggregation and what follows, no run job
-        ("hpo/analysis/regret.py", set(), DOWNSTREAM),
-        # statistics code: the statistics and what reads them
-        ("hpo/analysis/stats.py", set(), DOWNSTREAM - {"aggregate", "plot_anytime_regret", "plot_mm_gallery"}),
-        # a figure's module and its script: that figure and the report only
-        ("hpo/analysis/plots.py", set(), {"plot_anytime_regret", "report_md", "all"}),
-        ("workflow_scripts/plot_anytime_regret.py", set(), {"plot_anytime_regret", "report_md", "all"}),
+        ("hpo/analysis/regret.py", set(), set(), DOWNSTREAM),
+        # statistics code: the statistics (regret and insight) and what reads them
+        ("hpo/analysis/stats.py", set(), set(), ANALYSIS),
+        # the figure helpers every figure uses: every figure and the report, no statistics
+        ("hpo/analysis/plots.py", set(), set(), DOWNSTREAM - {"aggregate", "stats", "insight_stats"}),
+        # a figure's script: that figure and the report only
+        ("workflow_scripts/plot_anytime_regret.py", set(), set(), {"plot_anytime_regret", "report_md", "all"}),
     ],
 )
 def test_edit_reruns_exactly_what_it_affects(
-    finished: Study, endpoint: str, relpath: str, planned_runs: set, planned_rules: set
+    finished: Study, endpoint: str, relpath: str, planned_runs: set, importance: set, planned_rules: set
 ) -> None:
     with finished.edited(relpath, EDIT):
         runs, counts = finished.plan(study(endpoint))
     assert runs == planned_runs
+    # an LLM run that reruns is asked about importance again; nothing else is
+    assert finished.insight == {r for r in planned_runs if r[1] in LLM}
+    assert finished.importance == importance
     assert others(counts) == planned_rules, counts
     if "convert_table" in planned_rules:
         tabular = {b for b, _, _ in planned_runs}
@@ -215,20 +249,21 @@ def test_edit_reruns_exactly_what_it_affects(
 
 def test_added_seed_runs_only_new_jobs(finished: Study, endpoint: str) -> None:
     runs, counts = finished.plan(study(endpoint, seeds=[*SEEDS, 2]))
-    assert runs == runs_of(METHODS, seeds=[2])
-    assert others(counts) == DOWNSTREAM, counts
+    assert runs == runs_of(METHODS, seeds=[2]) and finished.insight == runs_of(sorted(LLM), seeds=[2])
+    assert not finished.importance and others(counts) == DOWNSTREAM, counts
 
 
 def test_added_benchmark_runs_only_new_jobs(finished: Study, endpoint: str) -> None:
     runs, counts = finished.plan(study(endpoint, benchmarks=[*BENCHMARKS, "mlp-vehicle"]))
-    assert runs == runs_of(METHODS, benchmarks=["mlp-vehicle"])
+    assert runs == runs_of(METHODS, benchmarks=["mlp-vehicle"]) and finished.importance == {"mlp-vehicle"}
     # One new table to convert (the existing ones are kept), then only what is downstream of the runs.
-    assert counts.pop("convert_table", 0) == 1 and others(counts) == DOWNSTREAM, counts
+    assert counts.pop("convert_table", 0) == 1 and others(counts) == DOWNSTREAM | {"importance_table"}, counts
 
 
 def test_changed_budgets_rerun_no_run_job(finished: Study, endpoint: str) -> None:
     runs, counts = finished.plan(study(endpoint, budgets=[4]))
     assert not runs and "convert_table" not in counts and "aggregate" in counts, counts
+    assert finished.insight == runs_of(sorted(LLM)) and not finished.importance  # asked at the new budgets
 
 
 def test_changed_method_params_rerun_only_that_method(finished: Study, endpoint: str) -> None:
@@ -236,7 +271,7 @@ def test_changed_method_params_rerun_only_that_method(finished: Study, endpoint:
     changed = study(endpoint)
     changed["methods"]["smac_rf"] = {"kind": "smac_rf", "params": {"n_trees": 3}}  # type: ignore[index]
     runs, counts = finished.plan(changed)
-    assert runs == runs_of(["smac_rf"])
+    assert runs == runs_of(["smac_rf"]) and not finished.insight and not finished.importance
     assert others(counts) == DOWNSTREAM, counts
     # --summary names the trigger per file. (--list-changes params of Snakemake 9.27.1 lists every file that has
     # recorded params, changed or not, so it cannot be used for this.)
