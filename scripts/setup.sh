@@ -12,6 +12,6 @@ python -m pip install --quiet --upgrade pip
 # that report them, and the llama.cpp server then dies with a general protection fault on its first request where
 # the kernel/container does not grant AMX state (seen on this project's 2-core machines). A portable AVX2 build runs
 # everywhere x86-64-v3 does and is fast enough for the 135M embedded model. Override with CMAKE_ARGS.
-export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF}"
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF}"
 python -m pip install --quiet -r "${1:-requirements.txt}"
 python -m pip install --quiet --no-deps -e .
