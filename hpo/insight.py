@@ -69,13 +69,10 @@ def _history(path: str | Path, spec: RunSpec, space: Any, need: int) -> list[tup
     from hpo import trajectory
     from hpo.space import space_config
 
-    meta = trajectory.read_meta(path)
-    written = meta.get("spec", {})
-    for key in ("benchmark", "method", "seed", "fingerprint"):
-        if written.get(key) != getattr(spec, key):
-            raise ValueError(
-                f"{path}: written for {key}={written.get(key)!r}, but this insight job is for {getattr(spec, key)!r}"
-            )
+    expected = {k: getattr(spec, k) for k in trajectory.CHECKED_FIELDS}
+    mismatch = trajectory.check_meta(path, trajectory.read_meta(path), expected)
+    if mismatch:
+        raise ValueError(mismatch)
     table = trajectory.read(path).select(["trial", "config", "loss", "eval_cost"]).sort_by("trial").to_pylist()
     if len(table) < need:
         raise ValueError(f"{path}: {len(table)} trials, fewer than the largest budget {need}")

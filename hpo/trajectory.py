@@ -69,6 +69,25 @@ def write(table: pa.Table, path: str | Path, meta: dict[str, Any]) -> Path:
     return Path(path)
 
 
+# Metadata fields a run file must carry for the job at its path (hpo.runner.RunSpec, stored under ``spec``);
+# checked by aggregation and by the insight job, which both read a run file another job wrote.
+CHECKED_FIELDS = ("benchmark", "method", "seed", "n_trials", "fingerprint")
+
+
+def check_meta(path: str | Path, meta: dict[str, Any], expected: dict[str, Any] | None) -> str | None:
+    """None if the file's metadata matches the job that should have written it, else one line naming the field."""
+    if expected is None:
+        return None
+    spec = meta.get("spec", {})
+    for key in CHECKED_FIELDS:
+        if key in expected and spec.get(key) != expected[key]:
+            return (
+                f"{path}: {key} is {spec.get(key)!r} but the job at this path has {expected[key]!r}; "
+                "the file was not written by this job (copied or stale): delete it and rerun"
+            )
+    return None
+
+
 def read_meta(path: str | Path) -> dict[str, Any]:
     """The ``hpo.meta`` metadata of a trajectory file; a clear error naming the file if it is not one."""
     import pyarrow.parquet as pq

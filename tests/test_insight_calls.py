@@ -294,7 +294,7 @@ def test_bad_budgets_kinds_and_trajectories_fail_with_one_line(llm_run: dict, tm
     spec, path = llm_run["spec"], llm_run["path"]
     with pytest.raises(ValueError, match=r"budgets \[8\] are outside 1..n_trials=7"):
         insight_to_file(spec, path, tmp_path / "x.json", [4, 8])
-    with pytest.raises(ValueError, match=r"0.parquet: written for seed=0, but this insight job is for 1"):
+    with pytest.raises(ValueError, match=r"0.parquet: seed is 0 but the job at this path has 1"):
         insight_to_file(replace(spec, seed=1), path, tmp_path / "x.json", [4])
     rs = build_spec(benchmark="mlp-car", method="rs", kind="random_search", seed=0, n_trials=7, n_init=4)
     with pytest.raises(ValueError, match="method 'rs' \\(kind random_search\\) asks no LLM"):

@@ -17,24 +17,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-# Metadata fields a run file must carry for the job at its path (hpo.runner.RunSpec, stored under ``spec``).
-CHECKED_FIELDS = ("benchmark", "method", "seed", "n_trials", "fingerprint")
-
-
-def check_meta(path: str | Path, meta: dict[str, Any], expected: dict[str, Any] | None) -> str | None:
-    """None if the file's metadata matches the job that should have written it, else one line naming the field."""
-    if expected is None:
-        return None
-    spec = meta.get("spec", {})
-    for key in CHECKED_FIELDS:
-        if key in expected and spec.get(key) != expected[key]:
-            return (
-                f"{path}: {key} is {spec.get(key)!r} but the job at this path has {expected[key]!r}; "
-                "the file was not written by this job (copied or stale): delete it and rerun"
-            )
-    return None
-
-
 def with_normalized_regret(table: pa.Table, meta: dict[str, Any]) -> pa.Table:
     """Add ``normalized_regret`` from the stored regret and the run's reference values (:mod:`hpo.analysis.regret`).
 
@@ -52,11 +34,12 @@ def with_normalized_regret(table: pa.Table, meta: dict[str, Any]) -> pa.Table:
 def concat_runs(paths: Sequence[str | Path], expected_runs: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
     """Read, check and stack trajectories; corrupt or misplaced files fail with their paths, never silently used.
 
-    ``expected_runs`` maps a run file's path to the fields of the job that writes it (:data:`CHECKED_FIELDS`).
+    ``expected_runs`` maps a run file's path to the fields of the job that writes it
+    (:data:`hpo.trajectory.CHECKED_FIELDS`).
     """
     import pyarrow as pa
 
-    from hpo.trajectory import read, read_meta
+    from hpo.trajectory import check_meta, read, read_meta
 
     tables, bad = [], []
     for p in paths:
@@ -166,7 +149,7 @@ def _last_error(log: Path) -> str:
 
 def check_run(path: str | Path, log: str | Path, expected: dict[str, Any] | None = None) -> tuple[str, str]:
     """One expected run: ``done``, ``corrupt``, ``mismatch``, ``failed`` (with the error) or ``missing``."""
-    from hpo.trajectory import read_meta
+    from hpo.trajectory import check_meta, read_meta
 
     path = Path(path)
     if path.exists():

@@ -208,7 +208,7 @@ class LLMOptimizer(Optimizer):
 
         Results come back in job order, so a trial's outcome does not depend on which call finished first.
         """
-        workers = max(1, int(getattr(self.endpoint, "concurrency", 1) or 1))
+        workers = self.endpoint.concurrency
         if workers == 1 or len(jobs) <= 1:
             return [job() for job in jobs]
         from concurrent.futures import ThreadPoolExecutor
