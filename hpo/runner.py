@@ -45,6 +45,11 @@ class RunSpec:
     provenance: dict[str, str] = field(default_factory=dict)
     benchmark_def: dict[str, Any] | None = None  # a custom_benchmarks entry: rebuilds an HPOBench-native benchmark
 
+    @classmethod
+    def for_job(cls, benchmark: str, method: str, seed: int | str, spec: dict[str, Any]) -> RunSpec:
+        """The spec of one workflow job: its wildcards plus the rule's ``spec`` param (the other fields)."""
+        return cls(benchmark=benchmark, method=method, seed=int(seed), **spec)
+
     def __post_init__(self) -> None:
         if self.n_trials < 1:
             raise ValueError(f"n_trials must be >= 1, got {self.n_trials}")

@@ -6,12 +6,7 @@ from hpo.runner import RunSpec
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log.job):
-    spec = RunSpec(
-        benchmark=sm.wildcards.benchmark,
-        method=sm.wildcards.method,
-        seed=int(sm.wildcards.seed),
-        **sm.params.spec,
-    )
+    spec = RunSpec.for_job(sm.wildcards.benchmark, sm.wildcards.method, sm.wildcards.seed, sm.params.spec)
     print(f"insight {spec.benchmark}/{spec.method}/{spec.seed} at budgets {sm.params.budgets}")
     insight_to_file(
         spec,

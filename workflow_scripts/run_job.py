@@ -5,12 +5,7 @@ from hpo.runner import RunSpec, run_to_file
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log.job):
-    spec = RunSpec(
-        benchmark=sm.wildcards.benchmark,
-        method=sm.wildcards.method,
-        seed=int(sm.wildcards.seed),
-        **sm.params.spec,
-    )
+    spec = RunSpec.for_job(sm.wildcards.benchmark, sm.wildcards.method, sm.wildcards.seed, sm.params.spec)
     print(f"run {spec}")
     run_to_file(
         spec,
