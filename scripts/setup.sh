@@ -13,5 +13,28 @@ python -m pip install --quiet --upgrade pip
 # the kernel/container does not grant AMX state (seen on this project's 2-core machines). A portable AVX2 build runs
 # everywhere x86-64-v3 does and is fast enough for the 135M embedded model. Override with CMAKE_ARGS.
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF}"
-python -m pip install --quiet -r "${1:-requirements.txt}"
+REQ="${1:-requirements.txt}"
+# pip's own wheel cache is keyed by the download URL, not by CMAKE_ARGS: a wheel once built with other flags (e.g.
+# -march=native on an AMX machine) would be reused silently. Build llama-cpp-python once per (pin, flags, Python,
+# platform) into a cache of our own, install from there, and check the build serves a token before going on.
+LLAMA_PIN=$(grep -hE '^llama-cpp-python' requirements.txt | head -1 || true)
+if grep -qE '^(-r requirements.txt|llama-cpp-python)' "$REQ" && [ -n "$LLAMA_PIN" ]; then
+  KEY=$(printf '%s\n%s\n%s\n' "$LLAMA_PIN" "$CMAKE_ARGS" "$(python -c 'import platform, sys; print(sys.version, platform.machine())')" | sha256sum | cut -c1-16)
+  WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/mm-llm-hpo/llama-wheels/$KEY"
+  if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    echo "building ${LLAMA_PIN%%[*} from source (portable flags; ~10 min on 2 cores, once per machine)"
+    TMPW=$(mktemp -d)
+    python -m pip wheel --quiet --no-cache-dir --no-deps --no-binary llama-cpp-python -w "$TMPW" \
+      "llama-cpp-python==${LLAMA_PIN##*==}"
+    mkdir -p "$(dirname "$WHEELS")"
+    rm -rf "$WHEELS.partial" && mv "$TMPW" "$WHEELS.partial" && mv "$WHEELS.partial" "$WHEELS"
+  fi
+  WHEEL=$(ls "$WHEELS"/llama_cpp_python-*.whl | head -1)
+  python -m pip install --quiet --force-reinstall --no-deps "$WHEEL"
+  python -m pip install --quiet "$WHEEL[server]"
+fi
+python -m pip install --quiet -r "$REQ"
 python -m pip install --quiet --no-deps -e .
+if python -c 'import llama_cpp' 2>/dev/null; then
+  python -m hpo.llm.server --check
+fi

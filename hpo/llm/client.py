@@ -252,6 +252,13 @@ class LLMClient:
                     backoff=False,
                 ) from None
             cause = exc.__cause__ or exc
+            dead = self._server.exit_reason() if self._server is not None else None
+            if dead is not None:  # no retry can help: say why, and where the server wrote its last words
+                raise _AttemptFailed(
+                    f"the embedded llama.cpp server died ({dead}; log: {self.server_log or 'not kept'}); "
+                    "a llama-cpp-python build for another CPU? rerun scripts/setup.sh",
+                    retry=False,
+                ) from None
             raise _AttemptFailed(f"APIConnectionError: {type(cause).__name__}: {cause}", retry=True) from None
         except openai.APIStatusError as exc:
             resp = exc.response

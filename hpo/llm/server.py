@@ -90,6 +90,18 @@ class EmbeddedServer:
         self.stop()
         raise RuntimeError(f"embedded llama.cpp server did not answer within {self.startup_timeout:.0f} s")
 
+    def exit_reason(self) -> str | None:
+        """Why the server process is gone (``None`` while it runs): a signal names a crash, e.g. a foreign build."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        code = self.proc.returncode
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exited with code {code}"
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -107,3 +119,42 @@ class EmbeddedServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def check(timeout: float = 120.0) -> str:
+    """Start the server and have it generate one token: proves the installed llama.cpp build runs on this CPU.
+
+    A build for other instructions (``-march=native`` from another machine, AMX without kernel support) starts fine
+    and dies on its first request; setup calls this so that shows up at install time, not in the first study.
+    """
+    import json
+
+    body = json.dumps(
+        {"model": "check", "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 1, "temperature": 0}
+    ).encode()
+    server = EmbeddedServer(startup_timeout=timeout)
+    with server as base_url:
+        request = urllib.request.Request(
+            f"{base_url}/chat/completions", data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as resp:
+                reply = json.loads(resp.read())
+        except OSError as exc:
+            time.sleep(0.5)
+            reason = server.exit_reason() or f"request failed: {exc}"
+            raise RuntimeError(
+                f"the embedded llama.cpp server cannot serve on this machine ({reason}); reinstall "
+                "llama-cpp-python built for this CPU: rm -rf .venv and rerun scripts/setup.sh (portable CMAKE_ARGS)"
+            ) from None
+    return str(reply["usage"]["completion_tokens"])
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--check"]:
+        sys.exit("usage: python -m hpo.llm.server --check")
+    try:
+        tokens = check()
+    except RuntimeError as exc:
+        sys.exit(f"error: {exc}")
+    print(f"embedded llama.cpp server: OK ({tokens} token generated)")
