@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, run_bounded
 from fake_openai import FakeOpenAI, first_valid_config
 from snakemake.cli import parse_config
 
@@ -193,16 +192,7 @@ def test_checking_outputs_creates_nothing(in_tmp: Path) -> None:
 def snakemake(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """Real Snakemake on this repository in its own process group (killed with its jobs on timeout)."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2"]
-    proc = subprocess.Popen(
-        [*cmd, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-    )
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)  # Snakemake ignores SIGTERM while jobs run
-        out, _ = proc.communicate()
-        raise AssertionError(f"snakemake timed out after {timeout} s:\n{out[-4000:]}") from None
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
+    return run_bounded([*cmd, *args], timeout)
 
 
 def assert_stopped_before_any_job(proc: subprocess.CompletedProcess, message: str) -> None:

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, run_bounded
 from fake_openai import FakeOpenAI
 
 from hpo import trajectory
@@ -116,15 +113,8 @@ class Study:
     def snakemake(self, cfg: dict[str, object], *args: str, timeout: float = 300) -> str:
         cmd = [sys.executable, "-m", "snakemake", "-s", str(self.repo / "Snakefile"), "-d", str(self.work)]
         cmd += ["--cores", "2", *args, "--configfile", str(self.config(cfg))]
-        proc = subprocess.Popen(
-            cmd, cwd=self.repo, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-        )
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # Snakemake ignores SIGTERM while jobs run
-            out, _ = proc.communicate()
-            raise AssertionError(f"snakemake timed out after {timeout} s:\n{out[-4000:]}") from None
+        proc = run_bounded(cmd, timeout, cwd=self.repo)
+        out = proc.stdout
         assert proc.returncode == 0, f"snakemake failed ({proc.returncode}):\n{out[-6000:]}"
         return out
 
