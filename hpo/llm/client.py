@@ -171,7 +171,7 @@ class LLMClient:
                     timeout=self.endpoint.timeout,
                     max_retries=0,  # retries are ours: each attempt under its own deadline, each failure described
                     http_client=openai.DefaultHttpxClient(
-                        event_hooks={"request": [_arm_watchdog], "response": []},
+                        event_hooks={"request": [_arm_watchdog]},
                         limits=httpx2.Limits(max_connections=None, max_keepalive_connections=0),  # see _Watchdog
                     ),
                 )
@@ -252,13 +252,9 @@ class LLMClient:
                     backoff=False,
                 ) from None
             cause = exc.__cause__ or exc
-            dead = self._server.exit_reason() if self._server is not None else None
+            dead = self._server.death_message() if self._server is not None else None
             if dead is not None:  # no retry can help: say why, and where the server wrote its last words
-                raise _AttemptFailed(
-                    f"the embedded llama.cpp server died ({dead}; log: {self.server_log or 'not kept'}); "
-                    "a llama-cpp-python build for another CPU? rerun scripts/setup.sh",
-                    retry=False,
-                ) from None
+                raise _AttemptFailed(dead, retry=False) from None
             raise _AttemptFailed(f"APIConnectionError: {type(cause).__name__}: {cause}", retry=True) from None
         except openai.APIStatusError as exc:
             resp = exc.response

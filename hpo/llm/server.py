@@ -6,6 +6,7 @@ waited on until it answers, and stopped when the job ends or fails (context mana
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -74,14 +75,15 @@ class EmbeddedServer:
             "--verbose",
             "False",
         ]
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        sink = open(self.log_path, "ab") if self.log_path else contextlib.nullcontext(subprocess.DEVNULL)
+        with sink as out:  # the child keeps its own descriptor of the log
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.base_url = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"embedded llama.cpp server exited with code {self.proc.returncode} at start")
+            dead = self.death_message()
+            if dead is not None:
+                raise RuntimeError(f"{dead} (at start)")
             try:
                 with urllib.request.urlopen(f"{self.base_url}/models", timeout=2):
                     return self.base_url
@@ -101,6 +103,16 @@ class EmbeddedServer:
             except ValueError:
                 return f"killed by signal {-code}"
         return f"exited with code {code}"
+
+    def death_message(self) -> str | None:
+        """One line on a server that is gone (``None`` while it runs): why, its log, and the likely remedy."""
+        reason = self.exit_reason()
+        if reason is None:
+            return None
+        return (
+            f"the embedded llama.cpp server died ({reason}; log: {self.log_path or 'not kept'}); a llama-cpp-python "
+            "build for another CPU? scripts/setup.sh rebuilds it portably (CMAKE_ARGS)"
+        )
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -141,12 +153,8 @@ def check(timeout: float = 120.0) -> str:
             with urllib.request.urlopen(request, timeout=timeout) as resp:
                 reply = json.loads(resp.read())
         except OSError as exc:
-            time.sleep(0.5)
-            reason = server.exit_reason() or f"request failed: {exc}"
-            raise RuntimeError(
-                f"the embedded llama.cpp server cannot serve on this machine ({reason}); reinstall "
-                "llama-cpp-python built for this CPU: rm -rf .venv and rerun scripts/setup.sh (portable CMAKE_ARGS)"
-            ) from None
+            time.sleep(0.5)  # a crashing server may still be on its way out when the connection drops
+            raise RuntimeError(server.death_message() or f"the embedded llama.cpp server failed: {exc}") from None
     return str(reply["usage"]["completion_tokens"])
 
 
