@@ -358,6 +358,58 @@ def test_not_applicable_cases_get_notes():
     assert any("no LLM method has scores" in n for n in notes3["insight_tests"])
 
 
+def test_a_benchmark_without_ground_truth_is_said_never_a_crash(tmp_path):
+    """Main effects that could not be estimated are NaN, stored as null: read back, scored and paired as 'none'."""
+    from ConfigSpace import ConfigurationSpace, OrdinalHyperparameter
+
+    cs = ConfigurationSpace()
+    cs.add([OrdinalHyperparameter("x", [1, 2, 3, 4]), OrdinalHyperparameter("y", [1, 2])])
+    main = {"x": math.nan, "y": math.nan}
+    record = {
+        "benchmark": "flat",
+        "method": "optuna_fanova",
+        "hyperparameters": ["x", "y"],
+        "primary_transform": "rank",
+        "transforms": {
+            "rank": {"main": main, "pairs": {"x|y": math.nan}, "top_pair": imp.top_pair(main), "top_interaction": []}
+        },
+        "space": cs.to_serialized_dict(),
+    }
+    imp.write_importance(record, tmp_path / "flat.json")
+    back = imp.load_importance(tmp_path / "flat.json")
+    assert all(math.isnan(v) for v in back["transforms"]["rank"]["main"].values())
+    df = pd.DataFrame(
+        {
+            "benchmark": "flat",
+            "method": "mm",
+            "seed": 0,
+            "trial": [1, 2, 3, 4],
+            "config": [json.dumps({"x": x, "y": y}) for x, y in ((1, 1), (2, 2), (3, 1), (4, 2))],
+            "loss": [0.4, 0.3, 0.2, 0.1],
+        }
+    )
+    stated = [
+        {
+            "benchmark": "flat",
+            "method": "mm",
+            "seed": 0,
+            "hyperparameters": ["x", "y"],
+            "statements": [statement(0, {"x": 0.5, "y": 0.5}), statement(4, {"x": 0.9, "y": 0.1})],
+        }
+    ]
+    tables, _ = ins.compute(df, {"flat": back}, stated, [4], {"mm": "image"}, llm_methods=["mm"])
+    scores = tables["insight"]
+    assert set(scores["source"]) == {"prior", "model", *ins.DATA_SOURCES}
+    assert scores[list(ins.SCORES)].isna().all().all()
+    assert scores["note"].str.contains("no ground truth").all()
+    pairs = tables["insight_pairs"]
+    assert len(pairs) == 1 and pairs["true_top_pair"].iloc[0] == "" and math.isnan(pairs["match"].iloc[0])
+    assert pairs["note"].iloc[0] == "no ground truth for this benchmark: no true pair"
+    assert set(pairs["image_pair"].iloc[0].split(" & ")) == {"x", "y"}
+    table = imp.importance_table([back])
+    assert table["share"].isna().all() and len(table) == 3  # two main effects and one pair, NaN not None
+
+
 def test_figure(study, tmp_path):
     from PIL import Image
 

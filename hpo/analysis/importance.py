@@ -371,7 +371,18 @@ def load_importance(path: str | Path) -> dict[str, Any]:
     missing = [k for k in ("benchmark", "method", "hyperparameters", "transforms", "space") if k not in data]
     if missing:
         raise ValueError(f"importance file {path} lacks keys {missing}; rerun rule importance")
+    data["transforms"] = _nan_for_null(data["transforms"])  # undo write_importance's null: readers see floats
     return data
+
+
+def _nan_for_null(x: Any) -> Any:
+    if x is None:
+        return math.nan
+    if isinstance(x, dict):
+        return {k: _nan_for_null(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_nan_for_null(v) for v in x]
+    return x
 
 
 def space_of(record: dict[str, Any]) -> ConfigurationSpace:
@@ -409,11 +420,11 @@ def importance_table(records: Sequence[dict[str, Any]]) -> Any:
     rows = []
     for rec in records:
         for transform, res in rec["transforms"].items():
-            main = {k: (math.nan if v is None else v) for k, v in res["main"].items()}
+            main = res["main"]
             order = sorted(main, key=lambda n: (math.isnan(main[n]), -main[n] if not math.isnan(main[n]) else 0, n))
             ci = res.get("main_ci", {})
             for name in rec["hyperparameters"]:
-                lo, hi = ci.get(name, [None, None])
+                lo, hi = ci.get(name, [math.nan, math.nan])
                 rows.append(
                     {
                         "benchmark": rec["benchmark"],
@@ -423,8 +434,8 @@ def importance_table(records: Sequence[dict[str, Any]]) -> Any:
                         "term": "main",
                         "hyperparameters": name,
                         "share": main[name],
-                        "ci_low": math.nan if lo is None else lo,
-                        "ci_high": math.nan if hi is None else hi,
+                        "ci_low": lo,
+                        "ci_high": hi,
                         "rank": order.index(name) + 1,
                         "n_points": rec.get("n_points"),
                         "note": rec.get("note", ""),
@@ -439,7 +450,7 @@ def importance_table(records: Sequence[dict[str, Any]]) -> Any:
                         "primary": transform == rec.get("primary_transform", PRIMARY),
                         "term": "pair",
                         "hyperparameters": key,
-                        "share": math.nan if share is None else share,
+                        "share": share,
                         "ci_low": math.nan,
                         "ci_high": math.nan,
                         "rank": math.nan,

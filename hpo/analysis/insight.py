@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from hpo.analysis import stats
-from hpo.analysis.importance import PRIMARY, load_importance, optuna_study, space_of, top_pair
+from hpo.analysis.importance import PRIMARY, load_importance, optuna_study, space_of
 
 MODEL_SOURCES = ("model", "prior")
 DATA_SOURCES = ("data_fanova", "data_pedanova")
@@ -93,7 +93,7 @@ def score(stated: dict[str, float], true: dict[str, float]) -> dict[str, Any]:
         raise ValueError(f"stated hyperparameters {sorted(stated)} differ from the true ones {sorted(true)}")
     names = sorted(true)
     s = np.array([stated[n] for n in names], dtype=float)
-    t = np.array([math.nan if true[n] is None else true[n] for n in names], dtype=float)
+    t = np.array([true[n] for n in names], dtype=float)  # None (no ground truth) becomes NaN
     out: dict[str, Any] = {k: math.nan for k in SCORES}
     if len(names) < 2:
         return {**out, "note": "one hyperparameter: rankings and their scores do not apply"}
@@ -435,8 +435,7 @@ def pair_table(
             continue
         space = space_of(rec)
         truth = rec["transforms"][rec.get("primary_transform", PRIMARY)]
-        true_pair = truth.get("top_pair") or top_pair(truth["main"])
-        interaction = truth.get("top_interaction") or []
+        true_pair, interaction = truth["top_pair"], truth["top_interaction"]
         run = run.sort_values("trial")
         for budget in budgets:
             prefix = run[run["trial"] <= budget]
@@ -449,7 +448,11 @@ def pair_table(
             row["true_top_interaction"] = " & ".join(interaction)
             if len(shown) < 2 or len(true_pair) < 2:
                 row.update(overlap=math.nan, match=math.nan, matches_top_interaction=math.nan)
-                row["note"] = "fewer than two hyperparameters: no pair"
+                row["note"] = (
+                    "fewer than two hyperparameters: no pair"
+                    if len(rec["hyperparameters"]) < 2
+                    else "no ground truth for this benchmark: no true pair"
+                )
             else:
                 row["overlap"] = len(set(shown) & set(true_pair))
                 row["match"] = set(shown) == set(true_pair)

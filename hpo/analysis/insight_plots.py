@@ -42,7 +42,7 @@ def importance_bars(
     """Grouped bars on ``ax``: true shares, then the mean stated weights of each source, per hyperparameter."""
     names = list(record["hyperparameters"])
     main = record["transforms"][record.get("primary_transform", PRIMARY)]["main"]
-    true = np.array([math.nan if main[n] is None else main[n] for n in names], dtype=float)
+    true = np.array([main[n] for n in names], dtype=float)
     total = np.nansum(true)
     series: list[tuple[str, np.ndarray, str, str]] = [("true", true / total if total > 0 else true, "black", "")]
     sub = scores[scores["benchmark"] == record["benchmark"]]
