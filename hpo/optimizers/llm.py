@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from hpo.optimizers.base import Optimizer, Proposal
+from hpo.optimizers.base import Optimizer, Proposal, object_schema
 from hpo.space import config_dict, config_json, stable_seed
 
 if TYPE_CHECKING:
@@ -78,8 +78,9 @@ class Usage:
 
     def merge(self, other: Usage) -> None:
         """Add ``other``'s counts; its raw reply (if any) becomes the last one."""
-        for name in ("attempts", "prompt_tokens", "completion_tokens", "llm_latency", "llm_cost", "cache_hits"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            if f.name != "raw_reply":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         if other.raw_reply is not None:
             self.raw_reply = other.raw_reply
 
@@ -94,11 +95,7 @@ Check = Callable[[str], tuple[T, str | None]]
 class LLMOptimizer(Optimizer):
     """Text-only LLM optimizer."""
 
-    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {
-        "type": "object",
-        "properties": LLM_PARAMS,
-        "additionalProperties": False,
-    }
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema(LLM_PARAMS)
     USES_IMAGES: ClassVar[bool] = False
 
     def setup(self) -> None:
@@ -154,12 +151,21 @@ class LLMOptimizer(Optimizer):
         return messages(text)
 
     # -- ask/tell ------------------------------------------------------------------------------------------------
+    def design_size(self) -> int | None:
+        """How many configurations the next model prompt asks for: the rest of a zero-shot initial design, else None.
+
+        One decision for the proposals and for the insight job, which must rebuild exactly the run's prompt.
+        """
+        n_init = self.context.n_init
+        if not self.uses_shared_initial_design and len(self.history) < n_init:
+            return n_init - len(self.history)
+        return None
+
     def ask(self) -> Proposal:
         from ConfigSpace import Configuration
 
-        n_init = self.context.n_init
-        if not self.uses_shared_initial_design and not self._queue and len(self.history) < n_init:
-            self._queue = self._propose(n_configs=n_init - len(self.history))
+        if not self._queue and (n_configs := self.design_size()) is not None:
+            self._queue = self._propose(n_configs=n_configs)
         values, info = self._queue.pop(0) if self._queue else self.propose_next()
         origin = info.pop("origin")
         return Proposal(Configuration(self.space, values=values), origin=origin, extras=info)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hpo.optimizers.base import Proposal
+from hpo.optimizers.base import Proposal, object_schema
 from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer
 from hpo.optimizers.optuna_tpe import OptunaTPE
 
@@ -49,11 +49,7 @@ TPE_ORIGIN = "tpe"
 class LLMTPEOptimizer(LLMOptimizer):
     """TPE proposes; the model takes scheduled turns and turns after TPE stagnates."""
 
-    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {
-        "type": "object",
-        "properties": LLM_TPE_PARAMS,
-        "additionalProperties": False,
-    }
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema(LLM_TPE_PARAMS)
 
     def setup(self) -> None:
         if self.params["llm_every"] == 0 and self.params["patience"] == 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from hpo.optimizers.base import object_schema
 from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer
 
 MM_PARAMS: dict[str, Any] = {
@@ -25,7 +26,7 @@ MM_PARAMS: dict[str, Any] = {
 class MMLLMOptimizer(LLMOptimizer):
     """Multimodal LLM optimizer: sends the history images with every request."""
 
-    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = {"type": "object", "properties": MM_PARAMS, "additionalProperties": False}
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema(MM_PARAMS)
     USES_IMAGES: ClassVar[bool] = True
     BLANK: ClassVar[bool] = False
 
