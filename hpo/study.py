@@ -131,9 +131,10 @@ def check_custom_benchmarks(custom: dict[str, Any], used: list[str], noisy: bool
             raise StudyConfigError(f"config error: custom_benchmarks.{name}: {err}") from None
 
 
-# Folders the rules write into, below `results` and `logs` (rules/*.smk); per-run folders are added per study.
-RESULT_DIRS = ("runs", "tables", "figures", "stats")
-LOG_DIRS = ("runs", "tables", "plots", "stats")
+# Folders the rules write into, below `results` and `logs` (rules/*.smk; tests/test_config_errors.py checks this
+# list against the rules); per-run folders are added per study.
+RESULT_DIRS = ("runs", "tables", "figures", "stats", "importance")
+LOG_DIRS = ("runs", "tables", "plots", "stats", "importance", "insight")
 
 
 def _blocker(path: Path) -> Path | None:
@@ -172,9 +173,11 @@ def check_output_dirs(cfg: dict[str, Any]) -> None:
     from hpo.optimizers import LLM_KINDS
 
     pairs = [f"runs/{b}/{m}" for b in cfg["benchmarks"] for m in cfg["methods"]]
+    llm = [m for m, v in cfg["methods"].items() if v["kind"] in LLM_KINDS]
+    insight = [f"insight/{b}/{m}" for b in cfg["benchmarks"] for m in llm]  # rule insight's logs
     roots: list[tuple[str, Path, list[str]]] = [
         ("results", Path(cfg["results"]), [*RESULT_DIRS, *pairs]),
-        ("logs", Path(cfg["logs"]), [*LOG_DIRS, *pairs]),
+        ("logs", Path(cfg["logs"]), [*LOG_DIRS, *pairs, *insight]),
     ]
     if any(m["kind"] in LLM_KINDS for m in cfg["methods"].values()):
         roots.append(("llm_cache", Path(cfg["llm_cache"]), []))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,6 +146,9 @@ def test_results_blocked_by_a_file(in_tmp: Path) -> None:
         ("results/figures", "results: 'results/figures' is a file, not a directory;"),
         ("logs", "logs: 'logs' is a file, not a directory; move it away or choose another `logs`"),
         ("logs/runs/synth-branin/rs", "logs: 'logs/runs/synth-branin/rs' is a file, not a directory;"),
+        ("results/importance", "results: 'results/importance' is a file, not a directory;"),
+        ("logs/importance", "logs: 'logs/importance' is a file, not a directory;"),
+        ("logs/insight", "logs: 'logs/insight' is a file, not a directory;"),
     ],
 )
 def test_output_folders_blocked_by_files(in_tmp: Path, blocked: str, message: str) -> None:
@@ -152,6 +156,25 @@ def test_output_folders_blocked_by_files(in_tmp: Path, blocked: str, message: st
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("x")
     assert config_error(study()).startswith(f"config error: {message}")
+
+
+def test_checked_folders_are_the_folders_the_rules_write() -> None:
+    """RESULT_DIRS / LOG_DIRS are a list kept by hand: every `{RESULTS}/x/` and `{LOGS}/x/` of rules/*.smk is in it."""
+    from hpo.study import LOG_DIRS, RESULT_DIRS
+
+    text = "".join(p.read_text() for p in sorted((ROOT / "rules").glob("*.smk")))
+    for root, checked in (("RESULTS", RESULT_DIRS), ("LOGS", LOG_DIRS)):
+        written = set(re.findall(r"\{" + root + r"\}/([a-z_]+)/", text))
+        assert written == set(checked), f"{root}: rules write {sorted(written)}, checked {sorted(checked)}"
+
+
+def test_insight_log_folders_are_checked_for_llm_methods_only(in_tmp: Path) -> None:
+    (in_tmp / "logs" / "insight" / "synth-branin").mkdir(parents=True)
+    (in_tmp / "logs" / "insight" / "synth-branin" / "llm").write_text("x")
+    validate_study(study())  # no LLM method: that insight folder is not the study's (raises if it were checked)
+    assert config_error(study(methods={"llm": {"kind": "llm"}})).startswith(
+        "config error: logs: 'logs/insight/synth-branin/llm' is a file, not a directory;"
+    )
 
 
 def test_llm_cache_blocked_only_matters_to_llm_methods(in_tmp: Path) -> None:
