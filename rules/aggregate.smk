@@ -22,11 +22,7 @@ rule aggregate:
         "../envs/analysis.yaml"
     params:
         budgets=STUDY["budgets"],
-        expected={
-            "benchmarks": STUDY["benchmarks"],
-            "methods": list(METHODS),
-            "seeds": STUDY["seeds"],
-        },
+        expected=EXPECTED,
         expected_runs=expected_runs,
         skipped=SKIPPED,
         code=code_digest("aggregate.py"),
@@ -50,11 +46,7 @@ onerror:
 
     try:
         for line in report_incomplete(
-            expected={
-                "benchmarks": STUDY["benchmarks"],
-                "methods": list(METHODS),
-                "seeds": STUDY["seeds"],
-            },
+            expected=EXPECTED,
             skipped=SKIPPED,
             expected_runs=expected_runs(),
             log_path=str(

@@ -1,6 +1,5 @@
 """Config validation and the functions that expand the study; shared by every other rule file."""
 
-import dataclasses
 import functools
 import re
 
@@ -12,6 +11,7 @@ from hpo.codebase import digest, script_closure
 from hpo.optimizers.registry import get as method_kind
 from hpo.provenance import benchmark_digest, build_spec
 from hpo.study import StudyConfigError, coerce_cli_lists, load_schema, validate_study
+from hpo.trajectory import CHECKED_FIELDS
 
 config.update(coerce_cli_lists(load_schema(), config))
 try:
@@ -137,17 +137,13 @@ def _pair_spec(benchmark, method):
     )
 
 
-def job_spec(benchmark, method, seed):
-    """The complete run spec of one job (hpo.provenance.build_spec: the same function the CLI uses); the seed
-    enters no fingerprint part, so the spec is built once per (benchmark, method)."""
-    return dataclasses.replace(_pair_spec(benchmark, method), seed=int(seed))
-
-
 def run_spec(wildcards):
     """Everything that determines one run's result, fingerprint and its provenance parts included; compared by
-    value by Snakemake's params trigger, so any change reruns exactly the jobs it affects.
+    value by Snakemake's params trigger, so any change reruns exactly the jobs it affects. Built once per
+    (benchmark, method) with hpo.provenance.build_spec (the function the CLI uses): the seed enters no fingerprint
+    part, and the job's wildcards carry it.
     """
-    spec = job_spec(wildcards.benchmark, wildcards.method, wildcards.seed).__dict__
+    spec = vars(_pair_spec(wildcards.benchmark, wildcards.method))
     return {k: v for k, v in spec.items() if k not in ("benchmark", "method", "seed")}
 
 
@@ -156,16 +152,22 @@ def expected_runs(wildcards=None):
     out = {}
     for benchmark in STUDY["benchmarks"]:
         for method in RUNNABLE:
+            spec = _pair_spec(benchmark, method)
+            fields = {k: getattr(spec, k) for k in CHECKED_FIELDS}
             for seed in STUDY["seeds"]:
-                spec = _pair_spec(benchmark, method)
                 out[f"{RESULTS}/runs/{benchmark}/{method}/{seed}.parquet"] = {
-                    "benchmark": benchmark,
-                    "method": method,
+                    **fields,
                     "seed": int(seed),
-                    "n_trials": spec.n_trials,
-                    "fingerprint": spec.fingerprint,
                 }
     return out
+
+
+# The study's design as aggregation and the failure report see it (what "complete" means).
+EXPECTED = {
+    "benchmarks": STUDY["benchmarks"],
+    "methods": list(METHODS),
+    "seeds": STUDY["seeds"],
+}
 
 
 def stats_outputs(wildcards=None):

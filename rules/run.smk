@@ -27,24 +27,9 @@ rule run:
         "../workflow_scripts/run_job.py"
 
 
-rule run_images:
-    input:
-        *RUN_INPUT_ARGS,
-        **RUN_INPUT_KWARGS,
+use rule run as run_images with:
     output:
         trajectory=f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}.parquet",
         images=directory(f"{RESULTS}/runs/{{benchmark}}/{{method}}/{{seed}}_images"),
-    log:
-        job=f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.log",
-        llm_server=f"{LOGS}/runs/{{benchmark}}/{{method}}/{{seed}}.llama_server.log",
     wildcard_constraints:
         method=method_pattern(IMAGE_METHODS),
-    conda:
-        RUN_ENV
-    threads: RUN_THREADS
-    resources:
-        llm_slots=RUN_LLM_SLOTS,
-    params:
-        spec=run_spec,
-    script:
-        "../workflow_scripts/run_job.py"

@@ -3,7 +3,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# What pip cannot install: need <what> <Debian package> <test command...> installs the package when root (apt-get),
+# else stops with one line naming it.
+need() {
+  local what=$1 pkg=$2
+  shift 2
+  "$@" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+    "$@" >/dev/null 2>&1 && return 0
+  fi
+  echo "setup: $what is missing: install the Debian package $pkg (or your system's equivalent) and rerun" >&2
+  exit 1
+}
 if [ ! -x .venv/bin/python ]; then
+  need "Python's venv module (with ensurepip)" python3-venv "$PY" -c "import ensurepip, venv"
   "$PY" -m venv .venv
 fi
 . .venv/bin/activate
@@ -22,7 +36,8 @@ if grep -qE '^(-r requirements.txt|llama-cpp-python)' "$REQ" && [ -n "$LLAMA_PIN
   KEY=$(printf '%s\n%s\n%s\n' "$LLAMA_PIN" "$CMAKE_ARGS" "$(python -c 'import platform, sys; print(sys.version, platform.machine())')" | sha256sum | cut -c1-16)
   WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/mm-llm-hpo/llama-wheels/$KEY"
   if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
-    echo "building ${LLAMA_PIN%%[*} from source (portable flags; ~10 min on 2 cores, once per machine)"
+    need "a C/C++ compiler (to build llama.cpp)" build-essential sh -c "command -v cc && command -v c++"
+    echo "building ${LLAMA_PIN%%[*} from source (portable flags; ~3-10 min on 2 cores, once per machine)"
     TMPW=$(mktemp -d)
     python -m pip wheel --quiet --no-cache-dir --no-deps --no-binary llama-cpp-python -w "$TMPW" \
       "llama-cpp-python==${LLAMA_PIN##*==}"
@@ -30,11 +45,16 @@ if grep -qE '^(-r requirements.txt|llama-cpp-python)' "$REQ" && [ -n "$LLAMA_PIN
     rm -rf "$WHEELS.partial" && mv "$TMPW" "$WHEELS.partial" && mv "$WHEELS.partial" "$WHEELS"
   fi
   WHEEL=$(ls "$WHEELS"/llama_cpp_python-*.whl | head -1)
-  python -m pip install --quiet --force-reinstall --no-deps "$WHEEL"
-  python -m pip install --quiet "$WHEEL[server]"
+  if [ "$(cat .venv/.llama-wheel 2>/dev/null)" != "$WHEEL" ]; then  # not yet this build in this venv
+    rm -f .venv/.llama-wheel
+    python -m pip install --quiet --force-reinstall --no-deps "$WHEEL"
+    python -m pip install --quiet "$WHEEL[server]"
+    CHECK_LLAMA=1
+  fi
 fi
 python -m pip install --quiet -r "$REQ"
 python -m pip install --quiet --no-deps -e .
-if python -c 'import llama_cpp' 2>/dev/null; then
+if [ -n "${CHECK_LLAMA:-}" ]; then
   python -m hpo.llm.server --check
+  echo "$WHEEL" > .venv/.llama-wheel
 fi
