@@ -93,9 +93,15 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     try:
-        md = pq.read_schema(path).metadata or {}
+        schema = pq.read_schema(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise ValueError(f"{path}: not a readable Parquet trajectory ({exc})") from exc
+    return meta_of(schema, path)
+
+
+def meta_of(schema: pa.Schema, path: str | Path) -> dict[str, Any]:
+    """The ``hpo.meta`` metadata of an already read trajectory's schema (``path`` only names it in errors)."""
+    md = schema.metadata or {}
     if META_KEY not in md:
         raise ValueError(f"{path}: Parquet file has no {META_KEY.decode()} metadata; not written by hpo")
     return json.loads(md[META_KEY])

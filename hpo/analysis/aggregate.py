@@ -39,12 +39,13 @@ def concat_runs(paths: Sequence[str | Path], expected_runs: dict[str, dict[str, 
     """
     import pyarrow as pa
 
-    from hpo.trajectory import check_meta, read, read_meta
+    from hpo.trajectory import check_meta, meta_of, read
 
     tables, bad = [], []
     for p in paths:
         try:
-            table, meta = read(p), read_meta(p)
+            table = read(p)
+            meta = meta_of(table.schema, p)
         except ValueError as exc:  # read() names the file and the cause
             bad.append(str(exc))
             continue
