@@ -23,11 +23,12 @@ def table_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def snakemake(workdir: Path, *args: str, timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real workflow of this repository with ``workdir`` as working directory."""
+    """Run the real workflow of this repository with ``workdir`` as working directory (output in ``stdout``, stderr
+    merged; on timeout Snakemake and its jobs are killed, see :func:`run_bounded`)."""
     cmd = [*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(workdir), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    proc = run_bounded(cmd, timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-9000:]}")
     return proc
 
 

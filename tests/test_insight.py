@@ -209,8 +209,19 @@ def study(table_dir, tmp_path_factory):
 
 def test_every_table_is_written_with_notes(study):
     for name in ins.TABLES:
-        for ext in ("csv", "md", "html"):
+        for ext in ("md", "html"):
             assert (study["out"] / f"{name}.{ext}").stat().st_size > 0
+        table = study["tables"][name]
+        back = pd.read_csv(study["out"] / f"{name}.csv", keep_default_na=False, na_values=[""])
+        assert list(back.columns) == list(table.columns) and len(back) == len(table), name
+        for col in table.columns:  # what the file says is what was computed (numbers to %.6g, as written)
+            want, got = table[col], back[col]
+            if pd.api.types.is_numeric_dtype(want) and not pd.api.types.is_bool_dtype(want):
+                close = np.allclose(got.astype(float), want.astype(float), rtol=1e-5, atol=1e-9, equal_nan=True)
+                assert close, (name, col)
+            else:
+                as_text = [x.astype(object).where(x.notna(), "").astype(str) for x in (got, want)]
+                assert (as_text[0] == as_text[1]).all(), (name, col)
     md = (study["out"] / "insight.md").read_text()
     assert "llm_other: no stated-importance file" in md
     assert "no run status file" in md
@@ -251,6 +262,28 @@ def test_data_analysis_covers_every_history_and_budget(study):
     row = row[(row["budget"] == N_TRIALS) & (row["source"] == "data_fanova")]
     got = json.loads(row["weights"].iloc[0])
     assert got == pytest.approx({k: round(v, 6) for k, v in direct["data_fanova"][0].items()}, abs=1e-6)
+
+
+def test_data_analyses_find_the_one_hyperparameter_that_matters(table_dir):
+    """Both Optuna analyses, on trials whose loss depends on learning_rate_init alone, weight it first, above half;
+    on trials with one loss, there is nothing to analyse: uniform weights and a note saying why."""
+    bench = benchmarks.make("mlp-car", table_path=table_dir / "mlp-car.npz")
+    rng = np.random.default_rng(0)
+    bench.space.seed(0)
+    configs = [json.loads(config_json(c)) for c in bench.space.sample_configuration(60)]
+    lr = sorted({c["learning_rate_init"] for c in configs})
+    losses = [lr.index(c["learning_rate_init"]) / len(lr) + rng.normal(0, 1e-3) for c in configs]
+    out = ins.data_importance(bench.space, configs, losses)
+    for source in ins.DATA_SOURCES:
+        weights, note = out[source]
+        assert max(weights, key=weights.get) == "learning_rate_init", (source, weights)
+        assert weights["learning_rate_init"] > 0.5, (source, weights)
+        assert sum(weights.values()) == pytest.approx(1.0)
+    flat = ins.data_importance(bench.space, configs, [0.3] * len(configs))
+    for source in ins.DATA_SOURCES:
+        weights, note = flat[source]
+        assert list(weights.values()) == pytest.approx([1 / len(weights)] * len(weights)), (source, weights)
+        assert note, f"{source}: uniform weights without saying why"
 
 
 def test_paired_tests_by_role(study):

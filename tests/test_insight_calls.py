@@ -13,7 +13,6 @@ import io
 import json
 import math
 import random
-import subprocess
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +22,7 @@ import ConfigSpace as CS
 import jsonschema
 import pytest
 import yaml
-from conftest import ROOT, SNAKEMAKE
+from conftest import snakemake
 from fake_openai import FakeOpenAI
 from PIL import Image
 
@@ -373,35 +372,9 @@ def test_one_hyperparameter_ranges_and_a_schema_that_validates_its_replies() -> 
 # -- the rule, end to end, with the real embedded model ---------------------------------------------------------------
 
 
-def _snakefile(tmp: Path) -> Path:
-    """The repository's Snakefile once it includes rules/insight.smk; until then a wrapper that includes both.
-
-    The wrapper lives in a temp folder whose workflow_scripts/, envs/, config/ and profiles/ link to the repository's,
-    because the rule files locate them from the main Snakefile's folder.
-    """
-    main = ROOT / "Snakefile"
-    if "rules/insight.smk" in main.read_text():
-        return main
-    wf = tmp / "workflow"
-    wf.mkdir()
-    for name in ("workflow_scripts", "envs", "config", "profiles"):
-        (wf / name).symlink_to(ROOT / name)
-    (wf / "Snakefile").write_text(f'include: "{main}"\ninclude: "{ROOT / "rules" / "insight.smk"}"\n')
-    return wf / "Snakefile"
-
-
-def _snakemake(snakefile: Path, workdir: Path, *args: str) -> str:
-    cmd = [*SNAKEMAKE, "-s", str(snakefile), "-d", str(workdir), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=ROOT)
-    if proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return proc.stdout + proc.stderr
-
-
 @pytest.mark.slow
 def test_rule_insight_with_the_real_embedded_model(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
-    snakefile = _snakefile(tmp_path)
     wd = tmp_path / "study"
     wd.mkdir()
     cfg = {
@@ -414,7 +387,7 @@ def test_rule_insight_with_the_real_embedded_model(tmp_path: Path) -> None:
     }
     (wd / "study.yaml").write_text(yaml.safe_dump(cfg))
     target = "results/runs/nb201-cifar10/llm/0_insight.json"
-    _snakemake(snakefile, wd, target, "--configfile", str(wd / "study.yaml"))
+    snakemake(wd, target, "--configfile", str(wd / "study.yaml"))
     doc = json.loads((wd / target).read_text())
     hps = list(B.make("nb201-cifar10").space)
     assert doc["hyperparameters"] == hps and doc["kind"] == "llm"
@@ -431,7 +404,7 @@ def test_rule_insight_with_the_real_embedded_model(tmp_path: Path) -> None:
 
     # A forced rerun is answered from the reply cache: no model call, so the server never even starts.
     server_log.unlink()
-    out = _snakemake(snakefile, wd, target, "--forcerun", "insight", "--configfile", str(wd / "study.yaml"))
+    out = snakemake(wd, target, "--forcerun", "insight", "--configfile", str(wd / "study.yaml")).stdout
     assert "rule insight:" in out and "rule run:" not in out
     again = json.loads((wd / target).read_text())
     assert server_log.stat().st_size == 0  # the server never started (Snakemake creates a missing log empty)
@@ -441,7 +414,7 @@ def test_rule_insight_with_the_real_embedded_model(tmp_path: Path) -> None:
 
     # Other reporting budgets rerun only the insight job (the run is untouched), and the prior comes from the cache.
     (wd / "study.yaml").write_text(yaml.safe_dump({**cfg, "budgets": [2]}))
-    out = _snakemake(snakefile, wd, target, "--configfile", str(wd / "study.yaml"))
+    out = snakemake(wd, target, "--configfile", str(wd / "study.yaml")).stdout
     assert "rule insight:" in out and "rule run:" not in out
     third = json.loads((wd / target).read_text())
     assert [s["budget"] for s in third["statements"]] == [0, 2, 6]

@@ -143,4 +143,4 @@ def test_multimodal_study_skips_without_vision_and_never_writes_the_key(
     assert (
         "config error: methods.mm_llm.params.endpoint: mm_llm sends images but endpoint 'fake' (fake-vision) "
         "has no `vision: true`"
-    ) in proc.stderr
+    ) in proc.stdout
