@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from hpo.llm import prompt
+from hpo.llm.prompt import cell
 from hpo.space import stable_seed
 
 SYSTEM = (
@@ -36,7 +38,7 @@ SCORE_KEYS = {"discriminative": ("loss", "losses"), "generative": ("p_top", "p_t
 
 def task_only(task: str) -> str:
     """The ``llm`` task text without its answer-format line (each LLAMBO request states its own format)."""
-    return "\n".join(line for line in task.splitlines() if not line.startswith("Answer format:"))
+    return "\n".join(line for line in task.splitlines() if line != prompt.PROPOSAL_FORMAT)
 
 
 def ordering(items: list[Any], variant: int, *seed_parts: object) -> list[Any]:
@@ -89,15 +91,8 @@ def top_threshold(losses: list[float], top_pct: float) -> float:
     return float(np.quantile(losses, top_pct))
 
 
-def _cell(value: Any) -> str:
-    """Values exactly as the model must write them back (JSON scalars), as in the ``llm`` prompt."""
-    import json
-
-    return json.dumps(value)
-
-
 def candidate_table(candidates: list[dict[str, Any]], names: list[str]) -> str:
-    lines = [",".join([str(i + 1), *(_cell(c[n]) for n in names)]) for i, c in enumerate(candidates)]
+    lines = [",".join([str(i + 1), *(cell(c[n]) for n in names)]) for i, c in enumerate(candidates)]
     return "\n".join([",".join(["candidate", *names]), *lines])
 
 
@@ -110,8 +105,7 @@ def sampler_text(head: str, target: float) -> str:
     """
     return (
         f"{head}\n\nPropose one new configuration that you expect to reach a loss of {target:.6g}. "
-        "Do not repeat a configuration from the history.\n"
-        'Answer format: {"rationale": "<one short sentence>", "config": {<every hyperparameter>: <allowed value>}}.'
+        f"Do not repeat a configuration from the history.\n{prompt.PROPOSAL_FORMAT}"
     )
 
 
@@ -150,7 +144,8 @@ def score_format(n: int | None, mode: str) -> str:
 
 
 def messages(text: str) -> list[dict[str, Any]]:
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
+    """The ``llm`` kind's messages with LLAMBO's system text."""
+    return prompt.messages(text, system=SYSTEM)
 
 
 def score_schema(n: int | None, mode: str) -> dict[str, Any]:

@@ -21,6 +21,12 @@ SYSTEM = (
 )
 
 
+# How a proposal is asked for (the llm task text, LLAMBO's candidate sampler); its repair and re-asks expect it.
+PROPOSAL_FORMAT = (
+    'Answer format: {"rationale": "<one short sentence>", "config": {<every hyperparameter>: <allowed value>}}.'
+)
+
+
 @dataclass(frozen=True)
 class Observation:
     trial: int
@@ -38,7 +44,7 @@ def task_text(benchmark_id: str, info: dict[str, Any], space: Any, n_trials: int
         f"Budget: {n_trials} evaluations in total.",
         "Hyperparameters:",
         *(describe(space[name]) for name in space),
-        'Answer format: {"rationale": "<one short sentence>", "config": {<every hyperparameter>: <allowed value>}}.',
+        PROPOSAL_FORMAT,
     ]
     return "\n".join(lines)
 
@@ -65,12 +71,12 @@ def history_text(history: list[Observation], best_k: int, recent_m: int) -> str:
     # A table (names once, then values) costs about half the tokens of one JSON object per trial.
     names = sorted(history[0].config)
     header = ",".join(["trial", *names, "loss"])
-    rows = [",".join([str(o.trial), *(_cell(o.config[n]) for n in names), f"{o.loss:.6g}"]) for o in shown]
+    rows = [",".join([str(o.trial), *(cell(o.config[n]) for n in names), f"{o.loss:.6g}"]) for o in shown]
     best_loss = min(o.loss for o in history)
     return "\n".join([note, header, *rows, f"Best loss so far: {best_loss:.6g}."])
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
     """Values exactly as the model must write them back (JSON scalars), so copying one is never a repair."""
     return json.dumps(value)
 
@@ -85,14 +91,16 @@ def user_text(task: str, history: list[Observation], best_k: int, recent_m: int,
     return f"{task}\n\n{history_text(history, best_k, recent_m)}\n\n{ask}"
 
 
-def messages(text: str, images: list[bytes] | None = None, detail: str = "auto") -> list[dict[str, Any]]:
+def messages(
+    text: str, images: list[bytes] | None = None, detail: str = "auto", system: str = SYSTEM
+) -> list[dict[str, Any]]:
     """System + user message; with ``images`` the user content is the same text part followed by image parts."""
     if images is None:
-        return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]
+        return [{"role": "system", "content": system}, {"role": "user", "content": text}]
     import base64
 
     parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
     for png in images:
         url = "data:image/png;base64," + base64.b64encode(png).decode()
         parts.append({"type": "image_url", "image_url": {"url": url, "detail": detail}})
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": parts}]
+    return [{"role": "system", "content": system}, {"role": "user", "content": parts}]

@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hpo.optimizers.base import object_schema
-from hpo.optimizers.llm import LLM_PARAMS, REASK, LLMOptimizer, Usage
+from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer, Usage
 
 LLAMBO_PARAMS: dict[str, Any] = {
     **LLM_PARAMS,
@@ -129,31 +129,20 @@ class LLAMBOOptimizer(LLMOptimizer):
     # -- 1. candidate sampler ------------------------------------------------------------------------------------
     def _sample_candidates(self, usage: Usage) -> tuple[list[Any], dict[str, int]]:
         from hpo.llm import llambo_prompts as lp
-        from hpo.llm.repair import Parsed, parse_reply
+        from hpo.llm.repair import Parsed
         from hpo.llm.space_text import proposal_schema
 
         paper = self.params["variants"] == "history"
         n = self.params["n_candidates"]
-        goals = lp.targets([o.loss for o in self.history], float(self.params["alpha"]), n, jitter=not paper)
+        goals = lp.targets(self._losses(), float(self.params["alpha"]), n, jitter=not paper)
         schema = proposal_schema(self.space)
 
         def job(j: int) -> tuple[Parsed | None, Usage, dict[str, int]]:
             counts = {"proposals": 0, "duplicates": 0}
             block = self._block(j if paper else 0, "sampler")
             msgs = lp.messages(lp.sampler_text(lp.prefix(self.task, block), goals[j]))
-
-            def check(text: str) -> tuple[Parsed | None, str | None]:
-                parsed = parse_reply(self.space, text, "config")[0]
-                if parsed.values is None:
-                    return None, REASK.format(error=parsed.error)
-                counts["proposals"] += 1
-                if self.is_duplicate(parsed.values):
-                    counts["duplicates"] += 1
-                    return None, self.duplicate_message([parsed.values])
-                return parsed, None
-
-            parsed, use = self.converse(msgs, schema, check)
-            return parsed, use, counts
+            parsed, use = self.converse(msgs, schema, self.proposal_check(None, counts))
+            return (parsed[0] if parsed else None), use, counts
 
         total = {"proposals": 0, "duplicates": 0}
         out, seen = [], set()
@@ -191,25 +180,28 @@ class LLAMBOOptimizer(LLMOptimizer):
             acq = means
         else:
             stds = np.array([np.std(preds[i]) if preds[i] else np.nan for i in range(n)])
-            acq = expected_improvement(means, np.maximum(stds, self._std_floor()), min(o.loss for o in self.history))
+            floor = max(1e-5 * self._loss_span(), 1e-12)  # no zero spread: EI stays defined
+            acq = expected_improvement(means, np.maximum(stds, floor), min(self._losses()))
         best_i = max(scored, key=lambda i: (acq[i], -i))  # ties: the earlier candidate
         pick.update(candidate=best_i + 1, acquisition=float(acq[best_i]))
         if self.params["surrogate"] == "discriminative":
-            pick.update(predicted_loss=float(means[best_i]), predicted_std=float(np.std(preds[best_i])))
+            pick.update(predicted_loss=float(means[best_i]), predicted_std=float(stds[best_i]))
         return pick
 
     def _plausible(self) -> tuple[float, float]:
         """Scores outside this range are clipped (and counted): the observed losses widened by their own width."""
         if self.params["surrogate"] == "generative":
             return 0.0, 1.0
-        losses = [o.loss for o in self.history]
-        lo, hi = min(losses), max(losses)
-        span = (hi - lo) or abs(hi) or 1.0
+        lo, hi, span = min(self._losses()), max(self._losses()), self._loss_span()
         return (max(lo - span, 0.0) if lo >= 0 else lo - span), hi + span
 
-    def _std_floor(self) -> float:
-        losses = [o.loss for o in self.history]
-        return max(1e-5 * ((max(losses) - min(losses)) or abs(min(losses)) or 1.0), 1e-12)
+    def _losses(self) -> list[float]:
+        return [o.loss for o in self.history]
+
+    def _loss_span(self) -> float:
+        """The observed losses' width (their magnitude when all are equal, else 1): the scale of plausible scores."""
+        losses = self._losses()
+        return (max(losses) - min(losses)) or abs(max(losses)) or 1.0
 
     def _predict(self, candidates: list[dict[str, Any]], usage: Usage) -> tuple[list[list[float]], int]:
         """Every variant's usable prediction per candidate, and how many predictions were bad."""
@@ -219,7 +211,7 @@ class LLAMBOOptimizer(LLMOptimizer):
         paper = self.params["variants"] == "history"
         lo, hi = self._plausible()
         names = sorted(self.space)
-        threshold = lp.top_threshold([o.loss for o in self.history], top_pct)
+        threshold = lp.top_threshold(self._losses(), top_pct)
         each = bool(self.params["score_each"])
         # One request per variant (all candidates), or per (candidate, variant) as in the paper.
         groups = [[i] for i in range(len(candidates))] if each else [list(range(len(candidates)))]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ConfigSpace import Configuration
 
     from hpo.llm.client import Reply
+    from hpo.llm.repair import Parsed
 
 T = TypeVar("T")
 
@@ -263,18 +264,21 @@ class LLMOptimizer(Optimizer):
         return values
 
     # -- the parse / repair / re-ask / fallback loop of the direct proposal ---------------------------------------
-    def _propose(self, n_configs: int | None = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        from hpo.llm.repair import Parsed, parse_reply
-        from hpo.llm.space_text import proposal_schema
+    def proposal_check(
+        self, n_configs: int | None, counts: dict[str, int], rationale: list[str | None] | None = None
+    ) -> Check[list[Parsed]]:
+        """The reply check of a proposal (one configuration, or ``n_configs`` of a zero-shot design; also LLAMBO's
+        candidates): parse and repair, set repeats aside, count proposals and duplicates into ``counts``, keep the
+        last reply's rationale in ``rationale[0]``, and ask again naming the repeats or the parse error when nothing
+        new is usable."""
+        from hpo.llm.repair import parse_reply
 
-        schema = proposal_schema(self.space, n_configs)
         want = n_configs or 1
-        counts = {"proposals": 0, "duplicates": 0}
-        rationale: list[str | None] = [None]
 
         def check(text: str) -> tuple[list[Parsed], str | None]:
             parsed = parse_reply(self.space, text, "configs" if n_configs else "config")
-            rationale[0] = next((p.rationale for p in parsed if p.rationale), None)
+            if rationale is not None:
+                rationale[0] = next((p.rationale for p in parsed if p.rationale), None)
             fresh, dups, seen = [], [], set()
             for p in parsed:
                 if p.values is None:
@@ -288,9 +292,19 @@ class LLMOptimizer(Optimizer):
             if fresh:
                 return fresh[:want], None
             if dups:
-                return [], self.duplicate_message([d.values for d in dups if d.values is not None])
+                return [], self.duplicate_message([d.values for d in dups])
             return [], REASK.format(error=next(p.error for p in parsed if p.error))
 
+        return check
+
+    def _propose(self, n_configs: int | None = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        from hpo.llm.space_text import proposal_schema
+
+        schema = proposal_schema(self.space, n_configs)
+        want = n_configs or 1
+        counts = {"proposals": 0, "duplicates": 0}
+        rationale: list[str | None] = [None]
+        check = self.proposal_check(n_configs, counts, rationale)
         good, usage = self.converse(self.build_messages(self.prompt_text(n_configs)), schema, check)
         first = {
             **usage.columns(),
