@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -235,36 +235,44 @@ def data_rows(
     rows: list[dict[str, Any]] = []
     cache: dict[tuple, dict[str, Any]] = {}
     spaces = {b: space_of(rec) for b, rec in importance.items()}
+    for bench, method, seed, budget, prefix in _prefixes(df, importance, budgets):
+        finite = prefix[np.isfinite(prefix["loss"].astype(float))]
+        key = (bench, tuple(finite["config"]), tuple(finite["loss"].astype(float)))
+        if key not in cache:
+            configs = [json.loads(c) for c in finite["config"]]
+            cache[key] = data_importance(spaces[bench], configs, finite["loss"].astype(float).tolist())
+        for source, (weights, note) in cache[key].items():
+            rows.append(
+                {
+                    "benchmark": bench,
+                    "seed": seed,
+                    "budget": budget,
+                    "method": method,
+                    "role": roles.get(method, ""),
+                    "source": source,
+                    "n_trials_used": int(len(finite)),
+                    "weights": weights,
+                    "fallback": False,
+                    "repaired": False,
+                    "note": note,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _prefixes(
+    df: pd.DataFrame, importance: dict[str, dict[str, Any]], budgets: Sequence[int]
+) -> Iterator[tuple[str, str, int, int, pd.DataFrame]]:
+    """(benchmark, method, seed, budget, the run's rows up to that budget) for every run of a benchmark with a
+    ground truth and every budget the run reached (one it did not reach is missing, never its last value)."""
     for (bench, method, seed), run in df.groupby(["benchmark", "method", "seed"], sort=True):
         if bench not in importance:
             continue
         run = run.sort_values("trial")
         for budget in budgets:
             prefix = run[run["trial"] <= budget]
-            if int(prefix["trial"].max() if len(prefix) else 0) < budget:
-                continue  # the run has no result at this budget: missing, never its last value
-            finite = prefix[np.isfinite(prefix["loss"].astype(float))]
-            key = (bench, tuple(finite["config"]), tuple(finite["loss"].astype(float)))
-            if key not in cache:
-                configs = [json.loads(c) for c in finite["config"]]
-                cache[key] = data_importance(spaces[bench], configs, finite["loss"].astype(float).tolist())
-            for source, (weights, note) in cache[key].items():
-                rows.append(
-                    {
-                        "benchmark": bench,
-                        "seed": int(seed),
-                        "budget": int(budget),
-                        "method": method,
-                        "role": roles.get(method, ""),
-                        "source": source,
-                        "n_trials_used": int(len(finite)),
-                        "weights": weights,
-                        "fallback": False,
-                        "repaired": False,
-                        "note": note,
-                    }
-                )
-    return pd.DataFrame(rows)
+            if int(prefix["trial"].max() if len(prefix) else 0) >= budget:
+                yield bench, method, int(seed), int(budget), prefix
 
 
 # --- tables --------------------------------------------------------------------------------------------------------
@@ -429,36 +437,29 @@ def pair_table(
             f"no runs of the image methods ({', '.join(image_methods)}): absent or skipped; not applicable"
         ]
     rows = []
-    for (bench, method, seed), run in runs.groupby(["benchmark", "method", "seed"], sort=True):
-        rec = importance.get(bench)
-        if rec is None:
-            continue
-        space = space_of(rec)
+    spaces = {b: space_of(rec) for b, rec in importance.items()}
+    for bench, method, seed, budget, prefix in _prefixes(runs, importance, budgets):
+        rec = importance[bench]
         truth = rec["transforms"][rec.get("primary_transform", PRIMARY)]
         true_pair, interaction = truth["top_pair"], truth["top_interaction"]
-        run = run.sort_values("trial")
-        for budget in budgets:
-            prefix = run[run["trial"] <= budget]
-            if len(prefix) < budget:
-                continue
-            shown = influence(space, [json.loads(c) for c in prefix["config"]], prefix["loss"].to_numpy(float))[:2]
-            row = {"benchmark": bench, "seed": int(seed), "budget": int(budget), "method": method}
-            row["image_pair"] = " & ".join(shown)
-            row["true_top_pair"] = " & ".join(true_pair)
-            row["true_top_interaction"] = " & ".join(interaction)
-            if len(shown) < 2 or len(true_pair) < 2:
-                row.update(overlap=math.nan, match=math.nan, matches_top_interaction=math.nan)
-                row["note"] = (
-                    "fewer than two hyperparameters: no pair"
-                    if len(rec["hyperparameters"]) < 2
-                    else "no ground truth for this benchmark: no true pair"
-                )
-            else:
-                row["overlap"] = len(set(shown) & set(true_pair))
-                row["match"] = set(shown) == set(true_pair)
-                row["matches_top_interaction"] = set(shown) == set(interaction) if interaction else math.nan
-                row["note"] = "" if interaction else "no pairwise terms in this benchmark's ground truth"
-            rows.append(row)
+        shown = influence(spaces[bench], [json.loads(c) for c in prefix["config"]], prefix["loss"].to_numpy(float))[:2]
+        row = {"benchmark": bench, "seed": seed, "budget": budget, "method": method}
+        row["image_pair"] = " & ".join(shown)
+        row["true_top_pair"] = " & ".join(true_pair)
+        row["true_top_interaction"] = " & ".join(interaction)
+        if len(shown) < 2 or len(true_pair) < 2:
+            row.update(overlap=math.nan, match=math.nan, matches_top_interaction=math.nan)
+            row["note"] = (
+                "fewer than two hyperparameters: no pair"
+                if len(rec["hyperparameters"]) < 2
+                else "no ground truth for this benchmark: no true pair"
+            )
+        else:
+            row["overlap"] = len(set(shown) & set(true_pair))
+            row["match"] = set(shown) == set(true_pair)
+            row["matches_top_interaction"] = set(shown) == set(interaction) if interaction else math.nan
+            row["note"] = "" if interaction else "no pairwise terms in this benchmark's ground truth"
+        rows.append(row)
     return pd.DataFrame(rows, columns=cols), [
         "image_pair = the two hyperparameters with the largest |Spearman| with the observed loss over the first "
         "`budget` trials (hpo.influence.influence, what the third image plots); true_top_pair = the two largest "

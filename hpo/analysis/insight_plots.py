@@ -20,7 +20,7 @@ import pandas as pd
 
 from hpo.analysis.importance import PRIMARY
 from hpo.analysis.plots import save
-from hpo.analysis.stats_plots import note_figure
+from hpo.analysis.stats_plots import _frame, _method_order, note_figure
 from hpo.analysis.style import method_colors, pyplot
 
 DATA_STYLE = {"data_fanova": ("0.35", "--"), "data_pedanova": ("0.65", ":")}
@@ -112,15 +112,16 @@ def plot_insight(
     """Draw the figure to every output; returns the panel titles. A note figure when there is nothing to show."""
     from hpo.analysis.importance import load_importance
 
-    df = scores if isinstance(scores, pd.DataFrame) else _read(scores)
+    df = _frame(scores)
     records = [load_importance(p) for p in importance_paths]
     title = "Do the models understand the problem?"
     if not records:
         return note_figure(title, ["No benchmark has a ground-truth importance file."], outputs)
     roles = roles or {}
     present = list(dict.fromkeys(df["method"])) if len(df) else []
-    llm_methods = [m for m in dict.fromkeys([*methods, *present]) if roles.get(m) and m in present]
-    colors = method_colors(list(dict.fromkeys([*methods, *present])))
+    order = _method_order(methods, present)
+    llm_methods = [m for m in order if roles.get(m) and m in present]
+    colors = method_colors(order)
     plt = pyplot()
     ncols = min(3, len(records))
     nrows = math.ceil(len(records) / ncols) + 1
@@ -146,10 +147,3 @@ def plot_insight(
     save(fig, outputs)
     plt.close(fig)
     return titles
-
-
-def _read(path: str | Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
