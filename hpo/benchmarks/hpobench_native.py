@@ -234,15 +234,27 @@ def check_definition(name: str, definition: dict[str, Any], noisy: bool) -> None
     Import, noise handling, and the fidelity against the fidelity space (which costs one construction of the
     benchmark only when ``get_fidelity_space`` needs an instance and a fidelity is given).
     """
-    d = NativeDefinition.from_dict(name, definition)
+    _checked(NativeDefinition.from_dict(name, definition), noisy, build=False)
+
+
+def _checked(d: NativeDefinition, noisy: bool, *, build: bool) -> tuple[type, Any, Any]:
+    """Resolve the class, check its noise handling and the fidelity against its fidelity space.
+
+    Returns (class, instance, fidelity space). The instance is built when ``build`` is set (and returned), else only
+    when a fidelity is given and the fidelity space needs an instance; without either, no space is looked up.
+    """
     cls = resolve_class(d.class_path)
     check_noise(d.class_path, cls, noisy, d.noise_seeds)
-    if d.fidelity is None:
-        return
-    owner = cls if _has_static_fidelity_space(cls) else construct(d.class_path, cls, d.kwargs)
-    space = fidelity_space(owner)
-    if space is not None:
-        check_fidelity(d.fidelity, space)
+    bench = construct(d.class_path, cls, d.kwargs) if build else None
+    space = None
+    if bench is not None or d.fidelity is not None:
+        owner = bench if bench is not None else cls
+        if bench is None and not _has_static_fidelity_space(cls):
+            owner = construct(d.class_path, cls, d.kwargs)
+        space = fidelity_space(owner)
+        if d.fidelity is not None and space is not None:
+            check_fidelity(d.fidelity, space)
+    return cls, bench, space
 
 
 @dataclass(frozen=True)
@@ -302,13 +314,8 @@ class HPOBenchNative(SeededBenchmark):
             raise NativeBenchmarkError(f"{self.id}: no definition given")
         self.true_seed = d.true_seed
         try:
-            cls = resolve_class(d.class_path)
-            check_noise(d.class_path, cls, self.noisy, d.noise_seeds)
+            cls, self._bench, fspace = _checked(d, self.noisy, build=True)
             self._seed_argument = takes_seed_argument(cls)
-            self._bench = construct(d.class_path, cls, d.kwargs)
-            fspace = fidelity_space(self._bench)
-            if d.fidelity is not None and fspace is not None:
-                check_fidelity(d.fidelity, fspace)
         except FidelityError as err:
             raise NativeBenchmarkError(f"{self.id}: fidelity.{err.key}: {err}") from None
         except NativeBenchmarkError as err:
