@@ -26,6 +26,7 @@ influential" (:func:`hpo.influence.influence`) is the true top pair.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -44,7 +45,7 @@ SOURCES = (*MODEL_SOURCES, *DATA_SOURCES)
 SCORES = ("kendall_tau", "spearman", "top1_hit", "ndcg")
 TEST_METRICS = ("kendall_tau", "ndcg")
 # Pairs of roles whose models are compared with each other (the multimodal question).
-ROLE_PAIRS = (("image", "text"), ("image", "blank"), ("text", "blank"))
+ROLE_PAIRS = tuple(itertools.combinations(stats.ROLE_ORDER, 2))  # image-text, image-blank, text-blank
 TABLES = ("insight", "insight_summary", "insight_tests", "insight_pairs")
 TITLES = {
     "insight": "Stated vs. true hyperparameter importance: scores per benchmark x seed x budget x method x source",
@@ -375,6 +376,7 @@ def wilcoxon_table(
     if not llm_methods:
         return pd.DataFrame(), ["no LLM method has scores: no test (LLM methods absent or skipped)"]
     pairs = comparison_pairs(llm_methods, roles)
+    wanted = list(dict.fromkeys(c for p in pairs for c in p))
     prior = scores[scores["source"] == "prior"]
     frames = []
     for budget in budgets:
@@ -384,7 +386,6 @@ def wilcoxon_table(
         at = at.assign(contestant=[_contestant(m, s) for m, s in zip(at["method"], at["source"])])
         for metric in TEST_METRICS:
             wide = at.pivot_table(index=stats.BLOCK, columns="contestant", values=metric, aggfunc="first")
-            wanted = list(dict.fromkeys(c for p in pairs for c in p))
             present = [c for c in wanted if c in wide.columns and wide[c].notna().any()]
             absent = [c for c in wanted if c not in present]
             complete = wide.reindex(columns=present).dropna(how="any")
@@ -563,7 +564,5 @@ def write_insight(
     tables, notes = compute(
         df, importance, insight, budgets, roles, llm_methods=llm_methods, status=status, alpha=alpha
     )
-    write_tables(
-        out_dir, {name: tables[name] for name in TABLES}, TITLES, notes, [n for n in (traj_note, status_note) if n]
-    )
+    write_tables(out_dir, tables, TITLES, notes, [n for n in (traj_note, status_note) if n])
     return tables

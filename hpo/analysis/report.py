@@ -36,7 +36,7 @@ def headline(ranks: pd.DataFrame, wilcoxon: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"method": list(dict.fromkeys(ranks["method"]))})
     for budget, g in ranks.groupby("budget", sort=True):
         g = g.set_index("method")
-        best = g.index[g["is_best"].astype(str).str.lower() == "true"].tolist()
+        best = g.index[_true(g["is_best"])].tolist()
         w = wilcoxon[wilcoxon["budget"] == budget] if len(wilcoxon) else wilcoxon
         p_vs_best = {}
         for m in out["method"]:
@@ -70,11 +70,7 @@ def verdicts(friedman: pd.DataFrame, wilcoxon: pd.DataFrame, alpha: float = ALPH
         w = wilcoxon[wilcoxon["budget"] == row.budget] if len(wilcoxon) else wilcoxon
         sig = w[w["significant"].astype(bool)] if len(w) else w
         if len(sig):
-            wins = [
-                f"{a if r > 0 else b} beats {b if r > 0 else a} (p_holm={p:.3g}, r={abs(r):.2f})"
-                for a, b, p, r in sig[["method_a", "method_b", "p_holm", "rank_biserial"]].itertuples(False)
-            ]
-            text += " Wilcoxon (Holm): " + "; ".join(wins) + "."
+            text += " Wilcoxon (Holm): " + "; ".join(_wins(sig, "method", "beats")) + "."
         elif len(w):
             text += " No pairwise Wilcoxon test is significant after Holm correction."
         lines.append(text)
@@ -143,27 +139,14 @@ def insight_verdicts(tests: pd.DataFrame, summary: pd.DataFrame, alpha: float = 
                 if pd.notna(v)
             ]
             text += "mean τ " + ", ".join(parts) + ". "
-        sig = tau[tau["significant"].astype(str).str.lower() == "true"]
+        sig = tau[_true(tau["significant"])]
         if len(sig):
-            wins = [
-                f"{a if r > 0 else b} ranks better than {b if r > 0 else a} (p_holm={p:.3g}, r={abs(r):.2f})"
-                for a, b, p, r in sig[["contestant_a", "contestant_b", "p_holm", "rank_biserial"]].itertuples(False)
-            ]
-            text += "Significant after Holm: " + "; ".join(wins) + "."
+            text += "Significant after Holm: " + "; ".join(_wins(sig, "contestant", "ranks better than")) + "."
         else:
             text += f"No difference is significant after Holm correction (α={alpha:g})."
-        sig_ndcg = ndcg[ndcg["significant"].astype(str).str.lower() == "true"]
+        sig_ndcg = ndcg[_true(ndcg["significant"])]
         if len(sig_ndcg):
-            text += (
-                " NDCG: "
-                + "; ".join(
-                    f"{a if r > 0 else b} > {b if r > 0 else a} (p_holm={p:.3g})"
-                    for a, b, p, r in sig_ndcg[["contestant_a", "contestant_b", "p_holm", "rank_biserial"]].itertuples(
-                        False
-                    )
-                )
-                + "."
-            )
+            text += " NDCG: " + "; ".join(_wins(sig_ndcg, "contestant", ">", with_r=False)) + "."
         lines.append(text)
     return lines
 
@@ -174,7 +157,7 @@ def pair_verdict(pairs: pd.DataFrame) -> str:
         return ""
     rates = []
     for budget, g in pairs.groupby("budget", sort=True):
-        ok = g["match"].dropna().astype(str).str.lower() == "true"
+        ok = _true(g["match"].dropna())
         rates.append(f"budget {budget}: {int(ok.sum())} of {len(ok)} runs")
     return "Images' 'two most influential hyperparameters' = the true top pair: " + "; ".join(rates) + "."
 
@@ -308,3 +291,17 @@ def write_summary_html(content: dict[str, object], out: str | Path) -> None:
             sections.append(("", "".join(f"<p>{html.escape(n)}</p>" for n in insight["notes"])))
     with atomic_path(out) as tmp:
         tmp.write_text(page(TITLE, [], sections))
+
+
+def _true(values: pd.Series) -> pd.Series:
+    """A boolean column as written to and read back from CSV (True / "True" / "true")."""
+    return values.astype(str).str.lower() == "true"
+
+
+def _wins(sig: pd.DataFrame, side: str, verb: str, with_r: bool = True) -> list[str]:
+    """ "winner <verb> loser (p_holm=…, r=…)" per significant row; ``rank_biserial > 0`` means ``<side>_a`` won."""
+    out = []
+    for a, b, p, r in sig[[f"{side}_a", f"{side}_b", "p_holm", "rank_biserial"]].itertuples(False):
+        win, lose = (a, b) if r > 0 else (b, a)
+        out.append(f"{win} {verb} {lose} (p_holm={p:.3g}" + (f", r={abs(r):.2f})" if with_r else ")"))
+    return out
