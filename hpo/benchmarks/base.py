@@ -44,6 +44,11 @@ class Benchmark(ABC):
     noisy: bool = False
     info: dict[str, Any] = field(default_factory=dict)
 
+    def data_card(self) -> dict[str, Any]:
+        """What LLAMBO's prompts call the data card: model, task, n_samples, n_features, n_classes, metric, as far
+        as the family knows them (``info["data_card"]``; unknown fields are absent, never guessed)."""
+        return dict(self.info.get("data_card", {}))
+
     @property
     @abstractmethod
     def space(self) -> ConfigurationSpace:

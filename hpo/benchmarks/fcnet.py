@@ -10,5 +10,8 @@ FAMILY = TableFamily(
     to_loss=lambda mse: mse,
     description="HPOLib FCNet tabular benchmark (9 hyperparameters, 62,208 configurations, 4 seeds)",
     datasets=("naval_propulsion", "parkinsons_telemonitoring", "protein_structure", "slice_localization"),
+    model="two-layer fully connected network (FCNet)",
+    task="regression",
+    metric_name="mean squared error",
 )
 PREFIX = "fcnet"

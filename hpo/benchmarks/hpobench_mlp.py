@@ -13,5 +13,22 @@ FAMILY = TableFamily(
     to_loss=lambda acc: 1.0 - acc,
     description="HPOBench MLP tabular benchmark (5 hyperparameters, 30,000 configurations, 5 seeds)",
     datasets=("australian", "blood_transfusion", "car", "credit_g", "kc1", "phoneme", "segment", "vehicle"),
+    model="multilayer perceptron (MLP)",
+    task="classification",
+    metric_name="balanced accuracy",
+    # OpenML's descriptions of the eight datasets: instances, features (target excluded), classes.
+    dataset_cards={
+        name: {"n_samples": s, "n_features": f, "n_classes": c}
+        for name, (s, f, c) in {
+            "australian": (690, 14, 2),
+            "blood_transfusion": (748, 4, 2),
+            "car": (1728, 6, 4),
+            "credit_g": (1000, 20, 2),
+            "kc1": (2109, 21, 2),
+            "phoneme": (5404, 5, 2),
+            "segment": (2310, 19, 7),
+            "vehicle": (846, 18, 4),
+        }.items()
+    },
 )
 PREFIX = "mlp"

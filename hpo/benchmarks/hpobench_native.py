@@ -331,6 +331,7 @@ class HPOBenchNative(SeededBenchmark):
             "meta": _json_safe(meta),
             "true_seed": d.true_seed,
             "noisy": self.noisy,
+            "data_card": {"model": d.class_path, "metric": "HPOBench function_value"},
         }
         if d.fidelity is None and fspace is not None:
             # What `fidelity: null` ran at: the benchmark's default, which need not be its maximum.

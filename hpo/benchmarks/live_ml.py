@@ -120,6 +120,14 @@ class LiveMLBenchmark(SeededBenchmark):
             "n_classes": split.n_classes,
             "true_seed": self.true_seed,
             "noisy": self.noisy,
+            "data_card": {
+                "model": self.model.name,
+                "task": "classification",
+                "n_samples": int(split.y_train.size + split.y_valid.size),
+                "n_features": int(split.x_train.shape[1]),
+                "n_classes": split.n_classes,
+                "metric": "balanced accuracy",
+            },
             "versions": _versions(["scikit-learn", "xgboost-cpu"] if self.model.prefix == "xgb" else ["scikit-learn"]),
         }
 

@@ -13,5 +13,9 @@ FAMILY = TableFamily(
     to_loss=lambda pct: 1.0 - pct / 100.0,
     description="NAS-Bench-201 (6 operations, 15,625 cells, 3 seeds)",
     datasets=("cifar10", "cifar100", "imagenet"),
+    model="NAS-Bench-201 cell convolutional network",
+    task="image classification",
+    metric_name="accuracy",
+    dataset_cards={"cifar10": {"n_classes": 10}, "cifar100": {"n_classes": 100}, "imagenet": {"n_classes": 120}},
 )
 PREFIX = "nb201"

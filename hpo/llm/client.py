@@ -44,6 +44,9 @@ class Reply:
     latency: float
     cost: float
     cached: bool
+    # Per generated token, its top alternatives as {token: log-probability}; only when the request asked for
+    # ``logprobs`` and the endpoint returned them (LLAMBO's generative surrogate reads P("1") from them).
+    logprobs: list[dict[str, float]] | None = None
 
 
 class EndpointError(RuntimeError):
@@ -177,7 +180,12 @@ class LLMClient:
                 )
             return self._client
 
-    def complete(self, messages: list[dict[str, Any]], schema: dict[str, Any]) -> Reply:
+    def complete(
+        self, messages: list[dict[str, Any]], schema: dict[str, Any], sampling: dict[str, Any] | None = None
+    ) -> Reply:
+        """One chat completion (or its cached reply). ``sampling`` overrides request fields for this call: a
+        per-sample ``seed`` (independent samples of one prompt must differ in the request, else the cache and the
+        endpoint's own seeding return one reply twice), ``temperature``, ``top_p``, ``logprobs``/``top_logprobs``."""
         ep = self.endpoint
         if not ep.embedded:
             ep.api_key()  # fail with one line before any call if the key variable is missing
@@ -188,6 +196,7 @@ class LLMClient:
             "max_tokens": ep.max_tokens,
             "seed": self.seed,
             "response_format": response_format(ep.structured_output, schema),
+            **(sampling or {}),
         }
         key = reply_key(ep.identity, request, ep.structured_output, schema)
         hit = self.cache.get(key)
@@ -199,23 +208,25 @@ class LLMClient:
                 0.0,
                 ep.cost(hit["prompt_tokens"], hit["completion_tokens"]),
                 cached=True,
+                logprobs=hit.get("logprobs"),
             )
         client = self._connect()
         kwargs = {k: v for k, v in request.items() if v is not None}
         with self._slots:
             t0 = time.perf_counter()
-            text, pt, ct = self._send(client, kwargs)
+            text, pt, ct, lp = self._send(client, kwargs)
             latency = time.perf_counter() - t0
         with self._lock:
             self.calls += 1
         if text:
-            self.cache.put(key, {"text": text, "prompt_tokens": pt, "completion_tokens": ct, "latency": latency})
+            entry = {"text": text, "prompt_tokens": pt, "completion_tokens": ct, "latency": latency}
+            self.cache.put(key, {**entry, "logprobs": lp} if lp is not None else entry)
         else:  # the model said nothing: not an answer to replay on the next run
             log.warning("%s returned empty content; not cached", ep.label())
-        return Reply(text, pt, ct, latency, ep.cost(pt, ct), cached=False)
+        return Reply(text, pt, ct, latency, ep.cost(pt, ct), cached=False, logprobs=lp)
 
     # -- one request: attempts under a deadline, retries, one-line failure -----------------------------------------
-    def _send(self, client: Any, kwargs: dict[str, Any]) -> tuple[str, int, int]:
+    def _send(self, client: Any, kwargs: dict[str, Any]) -> tuple[str, int, int, list[dict[str, float]] | None]:
         ep = self.endpoint
         attempts = ep.retries + 1
         for attempt in range(1, attempts + 1):
@@ -237,8 +248,10 @@ class LLMClient:
                 _WATCHDOG.reset(token)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, client: Any, kwargs: dict[str, Any], watchdog: _Watchdog) -> tuple[str, int, int]:
-        """One request under ``watchdog`` -> (text, prompt tokens, completion tokens)."""
+    def _attempt(
+        self, client: Any, kwargs: dict[str, Any], watchdog: _Watchdog
+    ) -> tuple[str, int, int, list[dict[str, float]] | None]:
+        """One request under ``watchdog`` -> (text, prompt tokens, completion tokens, token log-probabilities)."""
         import openai
 
         timeout = self.endpoint.timeout
@@ -287,9 +300,12 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def _parse_envelope(status: int, content_type: str | None, body: bytes) -> tuple[str, int, int]:
-    """A chat-completion body -> (text, prompt tokens, completion tokens); anything that is not one (HTML, non-JSON,
-    no ``choices``) fails the attempt with what was returned. Empty content is returned as ``""``."""
+def _parse_envelope(
+    status: int, content_type: str | None, body: bytes
+) -> tuple[str, int, int, list[dict[str, float]] | None]:
+    """A chat-completion body -> (text, prompt tokens, completion tokens, token log-probabilities or None); anything
+    that is not one (HTML, non-JSON, no ``choices``) fails the attempt with what was returned. Empty content is
+    returned as ``""``."""
 
     def bad(why: str) -> _AttemptFailed:
         return _AttemptFailed(f"{why}: {describe_response(status, content_type, body)}", retry=True)
@@ -308,7 +324,26 @@ def _parse_envelope(status: int, content_type: str | None, body: bytes) -> tuple
     if content is not None and not isinstance(content, str):
         raise bad("`choices[0].message.content` is not a string")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    return content or "", _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
+    logprobs = _token_logprobs(choices[0].get("logprobs"))
+    return content or "", _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")), logprobs
+
+
+def _token_logprobs(block: Any) -> list[dict[str, float]] | None:
+    """OpenAI's ``choices[0].logprobs.content`` -> per token ``{token: logprob}``: the sampled token first, then its
+    top alternatives; None when the endpoint returned none or something else."""
+    content = block.get("content") if isinstance(block, dict) else None
+    if not isinstance(content, list):
+        return None
+    out = []
+    for item in content:
+        if not isinstance(item, dict):
+            return None
+        alts = {item.get("token"): item.get("logprob")}
+        for a in item.get("top_logprobs") or []:
+            if isinstance(a, dict):
+                alts.setdefault(a.get("token"), a.get("logprob"))
+        out.append({str(t): float(v) for t, v in alts.items() if t is not None and isinstance(v, (int, float))})
+    return out
 
 
 def _int(value: Any) -> int:

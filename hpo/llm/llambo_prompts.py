@@ -1,19 +1,20 @@
-"""LLAMBO's prompts, reply schemas and score parsing (Liu et al., ICLR 2024), in this project's prompt style.
+"""``llambo_lite``'s prompts, and the score schemas and parsing both LLAMBO variants use (Liu et al., ICLR 2024).
 
 Two kinds of request, both starting with the same *prefix*: one system message, the ``llm`` method's task
 description (task, metric, search space) and its history block (:func:`hpo.llm.prompt.history_text`: a table in trial
 order, compressed in epochs). Only the tail differs:
 
-* **candidate sampler** — "propose one configuration that you expect to reach loss ``target``", the target a little
-  better than the best loss so far (:func:`targets`, LLAMBO's alpha);
+* **candidate sampler** — "propose one configuration that you expect to reach loss ``target``", the published
+  target (:func:`hpo.llm.llambo_fewshot.target`), the same in every request of a trial (each request has its own
+  seed, so they are independent samples);
 * **surrogate** — "predict the loss of each candidate" (discriminative) or "give each candidate's probability of
   being among the best ``top_pct`` of configurations" (generative).
 
 Why one prefix: a trial makes several calls, and with a shared prefix llama.cpp's prompt cache (and OpenAI's prompt
 caching) only processes each request's tail; a 1,500-token prompt processed from scratch costs ~13 s on one CPU core.
-So the prompt *variants* of a trial differ at the end: the sampler's requests carry different targets (LLAMBO's
-target jitter, made deterministic), the surrogate's show the candidates in different orders. The paper's variants
-(different orders of the few-shot history) remain available: :func:`history_block` with ``variant > 0``.
+So the surrogate's prompt *variants* of a trial differ at the end (the candidates in different orders). Variants
+with different orders of the history remain available: :func:`history_block` with ``variant > 0``. The published
+protocol's few-shot prompts (``llambo``) are in :mod:`hpo.llm.llambo_fewshot`.
 """
 
 from __future__ import annotations
@@ -66,24 +67,6 @@ def history_block(history: list[Any], best_k: int, recent_m: int, variant: int =
 def prefix(task: str, block: str) -> str:
     """What every request of a trial starts with: the task (no answer format) and the history block."""
     return f"{task_only(task)}\n\n{block}"
-
-
-def targets(losses: list[float], alpha: float, n: int, jitter: bool = True) -> list[float]:
-    """Target losses of ``n`` sampler requests: LLAMBO's ``best - alpha * (worst - best)`` (minimization) for the
-    first, and with ``jitter`` evenly spaced targets between it and the best loss for the others.
-
-    Where every observed loss is non-negative (error rates, MSE) no target goes below ``(1 - alpha) * best``, so the
-    model is never asked for an impossible negative loss (the OptunaHub sampler shrinks alpha instead).
-    """
-    best, worst = min(losses), max(losses)
-    out = []
-    for j in range(n):
-        share = 1 - j / n if jitter else 1.0
-        target = best - alpha * share * (worst - best)
-        if best >= 0:
-            target = max(target, (1 - alpha * share) * best)
-        out.append(target)
-    return out
 
 
 def top_threshold(losses: list[float], top_pct: float) -> float:

@@ -1,38 +1,30 @@
-"""``llambo``: LLAMBO (Liu et al., ICLR 2024, "Large Language Models to Enhance Bayesian Optimization").
+"""``llambo``: LLAMBO as published (Liu et al., ICLR 2024, "Large Language Models to Enhance Bayesian Optimization").
 
-Written from the paper and the public OptunaHub ``LLAMBOSampler`` (protocol and defaults only). One trial:
+Written from the paper and from reading the authors' reference code and OptunaHub's ``LLAMBOSampler`` (protocol and
+defaults only; no code or prompt text copied). One trial after the initial design:
 
-1. **Candidate sampler.** ``n_candidates`` requests, each asking for one configuration expected to reach a *target*
-   loss a little better than the best so far: ``best - alpha * (worst - best)`` for the first request, and targets
-   between it and the best loss for the others (LLAMBO's target jitter, deterministic here). Every reply goes through
-   the ``llm`` method's parse -> repair -> re-ask loop and its repetition guard (a candidate equal to an evaluated
-   configuration is re-asked with the duplicate named); distinct valid candidates survive.
-2. **Surrogate.** ``discriminative`` (default): the model predicts each candidate's loss from the history, once per
-   prompt variant (``n_templates``); the mean and spread over the variants are the prediction and its uncertainty,
-   and the candidate with the highest expected improvement over the best loss wins. ``generative``: the model gives
-   each candidate's probability of being a "top" configuration (loss within the best ``top_pct`` of the history);
-   the most probable wins. Missing or non-numeric scores are re-asked and counted; implausible ones are clipped
-   into the observed range widened by its own width (and counted).
-3. **Fallbacks.** No valid candidate after the re-asks: a seeded random sample (origin ``fallback``). No usable score
-   for any candidate: the sampler's first candidate (``scored`` = 0). One candidate: no surrogate call is needed.
+1. **Target.** ``best - alpha * (worst - best)`` with alpha 0.1; where losses cannot be negative and the target is
+   not above 1e-5, alpha steps down the published schedule (:func:`hpo.llm.llambo_fewshot.target`). No clamp, no
+   jitter (both originals switch jitter off).
+2. **Candidate sampler.** ``n_templates`` (2) few-shot templates, each showing *every* observation in its own
+   seeded order (:func:`~hpo.llm.llambo_fewshot.fewshot_order`), and ``n_samples`` (5) independent samples per
+   template at temperature 0.8, top_p 0.95. Each sample is its own request with its own seed, so two samples are
+   never one cached reply. Parsed (and repaired) proposals that are invalid, equal to an evaluated configuration (on
+   noisy benchmarks too) or to an earlier candidate are dropped; rounds repeat until ``min_candidates`` (5) remain or
+   ``max_rounds`` (4, the reference's bound) have run (``sampler_rounds``).
+3. **Surrogate.** Discriminative (default): one prompt per (candidate, template), ``surrogate_samples`` (10)
+   predictions each at temperature 0.7, top_p 0.95 -> mean and std over the (up to) 20 predictions -> expected
+   improvement over the best loss (std floored at 1e-5, as published). Generative: the same prompts with the
+   history labelled 1/0 (best ``top_pct`` = 0.25, strict percentile rule), ``max(surrogate_samples // n_templates,
+   3)`` samples per prompt; P("1") from the token log-probabilities where the endpoint returns them, else the share
+   of "1" labels (``p_top_from`` says which); the candidate with the highest mean P("1") wins.
+4. **Ties.** Candidates whose acquisition equals the maximum (relative tolerance 1e-9) are counted (``ei_ties``);
+   one of them is drawn uniformly with a generator seeded by (run seed, trial) (the reference takes the first).
 
-Prompt variants (:mod:`hpo.llm.llambo_prompts`): by default (``variants: tail``) every request of a trial shares one
-prefix (task + history in trial order) and the variants differ in their tail (sampler: the target; surrogate: the
-candidates' order), so prompt caches process only the tails; ``variants: history`` shows the history in a different
-order per variant, as the paper's few-shot templates do (each request then pays for its whole prompt).
-
-The warm start is the study's shared initial design or, with ``init: zero_shot``, the ``llm`` method's zero-shot
-design (LLAMBO's zero-shot warm start). Independent calls of a trial run concurrently up to the endpoint's
-``concurrency``; each row records the calls (``attempts``), tokens, cost, the number of candidates, which one won
-(``candidate``) and with what prediction (``predicted_loss``, ``predicted_std``, ``acquisition``).
-
-Paper / OptunaHub defaults vs ours (ours are sized for the embedded 135M model on 2 CPU cores):
-``n_candidates`` 10 vs 3; ``n_templates`` 2 vs 2; ``n_gens`` 10 samples per prompt (the API's ``n``) vs none — the
-client sends one completion per request, and prompt variants stand in for samples; ``alpha`` 0.1 vs 0.1;
-``top_pct`` 0.2 vs 0.2; surrogate: the paper's end-to-end LLAMBO is discriminative (OptunaHub defaults to generative)
-vs discriminative; one surrogate call per candidate and variant (``score_each: true``, the paper) vs one call per
-variant scoring all candidates at once (2 calls instead of 6 at our defaults); few-shot templates with the history
-in different orders (``variants: history``) vs variants in the requests' tails (``variants: tail``).
+Each row records ``target_loss``, ``n_candidates`` (after deduplication), ``surrogate_samples`` (usable predictions
+of the chosen candidate), ``ei_ties``, ``predicted_loss``, ``predicted_std``, ``acquisition``, and the calls and
+tokens of every request. Remaining deviations and their reasons: ``docs/notes/issue16-llambo.md``. The cheap
+variant that used to be this kind's default is ``llambo_lite`` (:mod:`hpo.optimizers.llambo_lite`).
 """
 
 from __future__ import annotations
@@ -44,23 +36,13 @@ import numpy as np
 
 from hpo.optimizers.base import object_schema
 from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer, Usage
+from hpo.space import stable_seed
 
-LLAMBO_PARAMS: dict[str, Any] = {
+STD_FLOOR = 1e-5  # the reference code's floor on the predictive std (keeps EI defined)
+TIE_RTOL = 1e-9
+
+LLAMBO_COMMON: dict[str, Any] = {
     **LLM_PARAMS,
-    "n_candidates": {
-        "type": "integer",
-        "minimum": 1,
-        "maximum": 20,
-        "default": 3,
-        "description": "candidates per trial, one sampler request each (paper: 10)",
-    },
-    "n_templates": {
-        "type": "integer",
-        "minimum": 1,
-        "maximum": 10,
-        "default": 2,
-        "description": "surrogate prompt variants (history orders) = predictions per candidate (paper: 2)",
-    },
     "alpha": {
         "type": "number",
         "minimum": -1,
@@ -73,49 +55,55 @@ LLAMBO_PARAMS: dict[str, Any] = {
         "type": "number",
         "exclusiveMinimum": 0,
         "exclusiveMaximum": 1,
-        "default": 0.2,
-        "description": "generative surrogate: the fraction of the history labelled 'top' (OptunaHub: 0.2)",
-    },
-    "score_each": {
-        "type": "boolean",
-        "default": False,
-        "description": "one surrogate request per candidate and variant (paper) instead of one per variant",
-    },
-    "variants": {
-        "enum": ["tail", "history"],
-        "default": "tail",
-        "description": "what prompt variants vary: the request's tail (targets, candidate order; the history "
-        "prefix is shared, so prompt caches hit) or the history's order (paper)",
+        "default": 0.25,
+        "description": "generative surrogate: the fraction of the history labelled 'top' (reference, OptunaHub: 0.25)",
     },
 }
-SCORE_REASK = "Your answer could not be used: {error}. Answer again with one JSON object: {fmt}."
+LLAMBO_PARAMS: dict[str, Any] = {
+    **LLAMBO_COMMON,
+    "n_templates": {"type": "integer", "minimum": 1, "maximum": 10, "default": 2, "description": "paper: 2"},
+    "n_samples": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 20,
+        "default": 5,
+        "description": "candidate-sampler samples per template and round (paper: 5)",
+    },
+    "min_candidates": {"type": "integer", "minimum": 1, "maximum": 50, "default": 5, "description": "paper: 5"},
+    "max_rounds": {"type": "integer", "minimum": 1, "maximum": 10, "default": 4, "description": "reference: 4"},
+    "surrogate_samples": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 20,
+        "default": 10,
+        "description": "predictions per (candidate, template) (paper: 10)",
+    },
+    "sampler_temperature": {"type": "number", "minimum": 0, "default": 0.8},
+    "surrogate_temperature": {"type": "number", "minimum": 0, "default": 0.7},
+    "top_p": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.95},
+    "label_logprobs": {
+        "type": "boolean",
+        "default": True,
+        "description": "generative surrogate: ask for token log-probabilities (P('1')); off for endpoints that "
+        "reject the field",
+    },
+}
 
 
-class LLAMBOOptimizer(LLMOptimizer):
-    """LLAMBO: LLM candidate sampler + LLM surrogate with expected improvement."""
+class LLAMBOBase(LLMOptimizer):
+    """What both LLAMBO variants share: the trial's skeleton, the acquisition and the seeded tie rule."""
 
-    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema(LLAMBO_PARAMS)
-
-    def setup(self) -> None:
-        if self.params["score_each"] and self.params["variants"] == "tail":
-            raise ValueError(
-                "llambo: score_each: true needs variants: history (a one-candidate request has no order to vary)"
-            )
-        super().setup()
+    SCORE_SINGLE: ClassVar[bool] = True  # the paper scores even a lone candidate (its row then shows the EI)
 
     def propose_next(self) -> tuple[dict[str, Any], dict[str, Any]]:
         if not self.history:  # no history to condition on (n_init = 0): the direct proposal of the llm kind
             return super().propose_next()
+        from hpo.llm import llambo_fewshot as fs
+
         usage = Usage()
-        candidates, counts = self._sample_candidates(usage)
-        extras: dict[str, Any] = {
-            "rationale": None,
-            "proposals": counts["proposals"],
-            "duplicates": counts["duplicates"] if self.guard else None,
-            "n_candidates": len(candidates),
-            "scored": 0,
-            "bad_scores": 0,
-        }
+        goal, _ = fs.target(self._losses(), float(self.params["alpha"]))
+        candidates, extras = self._sample_candidates(usage, goal)
+        extras.update(target_loss=goal, n_candidates=len(candidates), scored=0, bad_scores=0, rationale=None)
         if not candidates:
             values, origin = self.fallback_config(), "fallback"
         else:
@@ -126,125 +114,173 @@ class LLAMBOOptimizer(LLMOptimizer):
             extras["rationale"] = chosen.rationale
         return values, {**usage.columns(), **extras, "origin": origin}
 
-    # -- 1. candidate sampler ------------------------------------------------------------------------------------
-    def _sample_candidates(self, usage: Usage) -> tuple[list[Any], dict[str, int]]:
-        from hpo.llm import llambo_prompts as lp
-        from hpo.llm.repair import Parsed
-        from hpo.llm.space_text import proposal_schema
+    def _sample_candidates(self, usage: Usage, goal: float) -> tuple[list[Any], dict[str, Any]]:
+        raise NotImplementedError
 
-        paper = self.params["variants"] == "history"
-        n = self.params["n_candidates"]
-        goals = lp.targets(self._losses(), float(self.params["alpha"]), n, jitter=not paper)
-        schema = proposal_schema(self.space)
+    def _predict(self, candidates: list[dict[str, Any]], usage: Usage) -> tuple[list[list[float]], dict[str, Any]]:
+        """Usable predictions per candidate (losses, or P(top) in generative mode) and extra row columns."""
+        raise NotImplementedError
 
-        def job(j: int) -> tuple[Parsed | None, Usage, dict[str, int]]:
-            counts = {"proposals": 0, "duplicates": 0}
-            block = self._block(j if paper else 0, "sampler")
-            msgs = lp.messages(lp.sampler_text(lp.prefix(self.task, block), goals[j]))
-            parsed, use = self.converse(msgs, schema, self.proposal_check(None, counts))
-            return (parsed[0] if parsed else None), use, counts
-
-        total = {"proposals": 0, "duplicates": 0}
-        out, seen = [], set()
-        for parsed, use, counts in self.parallel([partial(job, j) for j in range(n)]):
-            usage.merge(use)
-            for k in total:
-                total[k] += counts[k]
-            if parsed is not None and parsed.values is not None and self.config_key(parsed.values) not in seen:
-                seen.add(self.config_key(parsed.values))
-                out.append(parsed)
-        return out, total
-
-    def _block(self, variant: int, role: str) -> str:
-        """The history block; variant > 0 (``variants: history``) shows its rows in a seeded order."""
-        from hpo.llm import llambo_prompts as lp
-
-        k, m = self.params["history_best_k"], self.params["history_recent_m"]
-        return lp.history_block(self.history, k, m, variant, role, self.seed, len(self.history))
-
-    # -- 2. surrogate ------------------------------------------------------------------------------------------
     def _choose(self, candidates: list[dict[str, Any]], usage: Usage) -> dict[str, Any]:
         """Score the candidates and pick one; returns the trial's surrogate columns (``candidate`` is 1-based)."""
         n = len(candidates)
         pick: dict[str, Any] = {"candidate": 1, "scored": 0, "bad_scores": 0}
-        if n == 1:
+        if n == 1 and not self.SCORE_SINGLE:
             return pick
-        preds, bad = self._predict(candidates, usage)
-        pick["bad_scores"] = bad
+        preds, extra = self._predict(candidates, usage)
+        pick.update(extra)
         scored = [i for i in range(n) if preds[i]]
         pick["scored"] = len(scored)
         if not scored:  # the surrogate gave nothing usable: the sampler's first candidate
             return pick
         means = np.array([np.mean(preds[i]) if preds[i] else np.nan for i in range(n)])
-        if self.params["surrogate"] == "generative":
-            acq = means
-        else:
-            stds = np.array([np.std(preds[i]) if preds[i] else np.nan for i in range(n)])
-            floor = max(1e-5 * self._loss_span(), 1e-12)  # no zero spread: EI stays defined
-            acq = expected_improvement(means, np.maximum(stds, floor), min(self._losses()))
-        best_i = max(scored, key=lambda i: (acq[i], -i))  # ties: the earlier candidate
-        pick.update(candidate=best_i + 1, acquisition=float(acq[best_i]))
-        if self.params["surrogate"] == "discriminative":
+        stds = np.array([np.std(preds[i]) if preds[i] else np.nan for i in range(n)])
+        generative = self.params["surrogate"] == "generative"
+        acq = means if generative else expected_improvement(means, np.maximum(stds, STD_FLOOR), min(self._losses()))
+        best_i, ties = self.break_ties(acq, scored)
+        pick.update(candidate=best_i + 1, acquisition=float(acq[best_i]), ei_ties=ties)
+        pick["surrogate_samples"] = len(preds[best_i])
+        if not generative:
             pick.update(predicted_loss=float(means[best_i]), predicted_std=float(stds[best_i]))
         return pick
+
+    def break_ties(self, acq: np.ndarray, scored: list[int]) -> tuple[int, int]:
+        """(chosen index, number of candidates sharing the top acquisition). The documented rule: among the tied
+        candidates one is drawn uniformly by a generator seeded by (run seed, trial)."""
+        top = max(acq[i] for i in scored)
+        tied = [i for i in scored if np.isclose(acq[i], top, rtol=TIE_RTOL, atol=0.0)]
+        rng = np.random.default_rng(stable_seed("llambo-tie", self.seed, len(self.history) + 1))
+        return tied[int(rng.integers(len(tied)))], len(tied)
+
+    def _losses(self) -> list[float]:
+        return [o.loss for o in self.history]
 
     def _plausible(self) -> tuple[float, float]:
         """Scores outside this range are clipped (and counted): the observed losses widened by their own width."""
         if self.params["surrogate"] == "generative":
             return 0.0, 1.0
-        lo, hi, span = min(self._losses()), max(self._losses()), self._loss_span()
+        losses = self._losses()
+        lo, hi = min(losses), max(losses)
+        span = (hi - lo) or abs(hi) or 1.0
         return (max(lo - span, 0.0) if lo >= 0 else lo - span), hi + span
 
-    def _losses(self) -> list[float]:
-        return [o.loss for o in self.history]
+    def sample_seed(self, *parts: object) -> int:
+        """The request seed of one independent sample: distinct per (run seed, trial, role, indices)."""
+        return stable_seed("llambo-sample", self.seed, len(self.history) + 1, *parts)
 
-    def _loss_span(self) -> float:
-        """The observed losses' width (their magnitude when all are equal, else 1): the scale of plausible scores."""
-        losses = self._losses()
-        return (max(losses) - min(losses)) or abs(max(losses)) or 1.0
 
-    def _predict(self, candidates: list[dict[str, Any]], usage: Usage) -> tuple[list[list[float]], int]:
-        """Every variant's usable prediction per candidate, and how many predictions were bad."""
+class LLAMBOOptimizer(LLAMBOBase):
+    """LLAMBO as published: few-shot candidate sampler, per-candidate sampled surrogate, expected improvement."""
+
+    PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema(LLAMBO_PARAMS)
+
+    @classmethod
+    def calls_per_trial(cls, params: dict[str, Any]) -> float:
+        """Model requests of one trial at these parameters when the first sampler round suffices."""
+        t, n, s = params["n_templates"], params["n_samples"], params["surrogate_samples"]
+        per_prompt = max(s // t, 3) if params["surrogate"] == "generative" else s
+        return t * n + t * n * t * per_prompt  # ~ t*n candidates, each scored by t templates
+
+    def _head(self) -> str:
+        from hpo.llm import llambo_fewshot as fs
+        from hpo.llm.space_text import describe
+
+        info, space = self.context.info, [describe(hp) for hp in self.space.values()]
+        return fs.intro(info.get("data_card", {}), info.get("loss", "loss"), space)
+
+    def _order(self, template: int) -> list[Any]:
+        from hpo.llm import llambo_fewshot as fs
+
+        idx = fs.fewshot_order(len(self.history), self.seed, len(self.history) + 1, template)
+        return [self.history[i] for i in idx]
+
+    # -- candidate sampler --------------------------------------------------------------------------------------
+    def _sample_candidates(self, usage: Usage, goal: float) -> tuple[list[Any], dict[str, Any]]:
+        from hpo.llm import llambo_fewshot as fs
+        from hpo.llm import llambo_prompts as lp
+        from hpo.llm.repair import parse_reply
+        from hpo.llm.space_text import proposal_schema
+
+        p, names = self.params, sorted(self.space)
+        head, schema = self._head(), proposal_schema(self.space)
+        texts = []
+        for t in range(p["n_templates"]):
+            obs = self._order(t)
+            table = fs.examples([o.config for o in obs], [f"{o.loss:.6g}" for o in obs], names, "loss", first=True)
+            texts.append(fs.sampler_text(head, table, goal))
+        sampling = {"temperature": p["sampler_temperature"], "top_p": p["top_p"]}
+
+        def job(t: int, r: int, s: int) -> Any:
+            seed = self.sample_seed("sampler", r, t, s)
+            return self.client.complete(lp.messages(texts[t]), schema, {**sampling, "seed": seed})
+
+        out, seen, proposals, dups, rounds = [], set(), 0, 0, 0
+        while rounds < p["max_rounds"] and len(out) < p["min_candidates"]:
+            jobs = [partial(job, t, rounds, s) for t in range(p["n_templates"]) for s in range(p["n_samples"])]
+            rounds += 1
+            for reply in self.parallel(jobs):
+                usage.add(reply)
+                for parsed in parse_reply(self.space, reply.text):
+                    if parsed.values is None:
+                        continue
+                    proposals += 1
+                    key = self.config_key(parsed.values)
+                    dups += key in self.evaluated  # filtered on every benchmark, noisy ones included
+                    if key not in self.evaluated and key not in seen:
+                        seen.add(key)
+                        out.append(parsed)
+        return out, {"proposals": proposals, "duplicates": dups, "sampler_rounds": rounds}
+
+    # -- surrogate ----------------------------------------------------------------------------------------------
+    def _predict(self, candidates: list[dict[str, Any]], usage: Usage) -> tuple[list[list[float]], dict[str, Any]]:
+        from hpo.llm import llambo_fewshot as fs
         from hpo.llm import llambo_prompts as lp
 
-        mode, top_pct = self.params["surrogate"], float(self.params["top_pct"])
-        paper = self.params["variants"] == "history"
+        p, names, head = self.params, sorted(self.space), self._head()
+        mode, t_count = p["surrogate"], p["n_templates"]
+        generative = mode == "generative"
+        samples = max(p["surrogate_samples"] // t_count, 3) if generative else p["surrogate_samples"]
+        labels = dict(zip((o.trial for o in self.history), fs.top_labels(self._losses(), float(p["top_pct"]))))
+        cut = f"{np.percentile(self._losses(), int(float(p['top_pct']) * 100)):.6g}"
+        tables = []
+        for t in range(t_count):
+            obs = self._order(t)
+            shown = [str(labels[o.trial]) if generative else f"{o.loss:.6g}" for o in obs]
+            tables.append(fs.examples([o.config for o in obs], shown, names, "label" if generative else "loss", False))
+        schema = fs.LABEL_SCHEMA if generative else lp.score_schema(None, mode)
+        sampling: dict[str, Any] = {"temperature": p["surrogate_temperature"], "top_p": p["top_p"]}
+        if generative and p["label_logprobs"]:
+            sampling.update(logprobs=True, top_logprobs=5)
         lo, hi = self._plausible()
-        names = sorted(self.space)
-        threshold = lp.top_threshold(self._losses(), top_pct)
-        each = bool(self.params["score_each"])
-        # One request per variant (all candidates), or per (candidate, variant) as in the paper.
-        groups = [[i] for i in range(len(candidates))] if each else [list(range(len(candidates)))]
 
-        def job(group: list[int], variant: int) -> tuple[list[int], lp.Scores, Usage, int]:
-            n_arg = None if each else len(group)
-            # Tail variants show the candidates rotated (distinct orders, same prefix); paper variants the history.
-            shift = 0 if paper else variant % len(group)
-            order = group[shift:] + group[:shift]
-            head = lp.prefix(self.task, self._block(variant if paper else 0, "surrogate"))
-            text = lp.surrogate_text(head, names, [candidates[i] for i in order], mode, top_pct, threshold)
-            bad = [0]
+        def job(i: int, t: int, s: int) -> tuple[int, Any]:
+            text = fs.surrogate_text(head, tables[t], names, candidates[i], mode, cut)
+            seed = self.sample_seed("surrogate", i, t, s)
+            return i, self.client.complete(lp.messages(text), schema, {**sampling, "seed": seed})
 
-            def check(reply: str) -> tuple[lp.Scores, str | None]:
-                scores = lp.parse_scores(reply, n_arg, mode, lo, hi)
-                bad[0] += scores.bad
-                if scores.error is None:
-                    return scores, None
-                return scores, SCORE_REASK.format(error=scores.error, fmt=lp.score_format(n_arg, mode))
-
-            scores, use = self.converse(lp.messages(text), lp.score_schema(n_arg, mode), check)
-            return order, scores, use, bad[0]
-
-        jobs = [partial(job, g, v) for g in groups for v in range(self.params["n_templates"])]
+        jobs = [partial(job, i, t, s) for i in range(len(candidates)) for t in range(t_count) for s in range(samples)]
         preds: list[list[float]] = [[] for _ in candidates]
-        n_bad = 0
-        for order, scores, use, bad in self.parallel(jobs):
-            usage.merge(use)
-            n_bad += bad
-            for i, value in zip(order, scores.values):
+        bad, sources = 0, set()
+        for i, reply in self.parallel(jobs):
+            usage.add(reply)
+            if generative:
+                prob = fs.p_one(reply.logprobs)
+                label = fs.parse_label(reply.text) if prob is None else None
+                value = prob if prob is not None else (float(label) if label is not None else None)
                 if value is not None:
-                    preds[i].append(value)
-        return preds, n_bad
+                    sources.add("logprobs" if prob is not None else "labels")
+            else:
+                scores = lp.parse_scores(reply.text, None, mode, lo, hi)
+                bad += scores.bad
+                value = scores.values[0]
+            if value is None:
+                bad += generative
+            else:
+                preds[i].append(value)
+        extra: dict[str, Any] = {"bad_scores": bad}
+        if generative:
+            extra["p_top_from"] = "+".join(sorted(sources)) or None
+        return preds, extra
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:

@@ -134,6 +134,11 @@ class LLMOptimizer(Optimizer):
     def uses_shared_initial_design(self) -> bool:
         return self.params["init"] == "shared"
 
+    @classmethod
+    def calls_per_trial(cls, params: dict[str, Any]) -> float:
+        """Expected model requests per optimizer-phase trial without re-asks (the planning-time cost estimate)."""
+        return 1.0
+
     # -- prompt --------------------------------------------------------------------------------------------------
     def prompt_text(self, n_configs: int | None = None) -> str:
         from hpo.llm.prompt import user_text
@@ -189,16 +194,23 @@ class LLMOptimizer(Optimizer):
         return self._propose()[0]
 
     # -- shared machinery: conversations, concurrency, the repetition guard --------------------------------------
-    def converse(self, messages: list[dict[str, Any]], schema: dict[str, Any], check: Check[T]) -> tuple[T, Usage]:
+    def converse(
+        self,
+        messages: list[dict[str, Any]],
+        schema: dict[str, Any],
+        check: Check[T],
+        sampling: dict[str, Any] | None = None,
+    ) -> tuple[T, Usage]:
         """Ask, check the reply, and re-ask with the check's message (up to ``max_reasks`` times).
 
-        Returns the last check result (usable or not) and the usage of every call. Safe to run in worker threads:
+        Returns the last check result (usable or not) and the usage of every call; ``sampling`` overrides request
+        fields (e.g. a per-request seed, :meth:`hpo.llm.client.LLMClient.complete`). Safe to run in worker threads:
         it only reads the optimizer's state.
         """
         usage = Usage()
         result: T
         for _ in range(1 + int(self.params["max_reasks"])):
-            reply = self.client.complete(messages, schema)
+            reply = self.client.complete(messages, schema, sampling)
             usage.add(reply)
             result, reask = check(reply.text)
             if reask is None:

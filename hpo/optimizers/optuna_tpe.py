@@ -78,6 +78,13 @@ class OptunaTPE(Optimizer):
         self._pending[str(sorted(dict(config).items()))] = trial
         return Proposal(config)
 
+    def withdraw(self, config: Configuration) -> None:
+        """Drop the pending trial of ``config`` (asked, never evaluated: marked failed, which TPE ignores); used by
+        ``llm_tpe`` when the evaluated configuration mixes TPE's values with the model's."""
+        trial = self._pending.pop(str(sorted(dict(config).items())), None)
+        if trial is not None:
+            self._study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
+
     def tell(self, config: Configuration, loss: float, cost: float) -> None:
         trial = self._pending.pop(str(sorted(dict(config).items())), None)
         if trial is not None:

@@ -87,14 +87,24 @@ KINDS: dict[str, MethodKind] = {
         MethodKind(
             "llambo",
             "hpo.optimizers.llambo:LLAMBOOptimizer",
-            "LLAMBO: an LLM samples candidates for a target loss, an LLM surrogate picks one by expected improvement",
+            "LLAMBO as published: few-shot LLM candidate sampler (2 templates x 5 samples) for a target loss, LLM "
+            "surrogate (10 samples per candidate and template) picking by expected improvement; ~210 calls per trial",
+            packages=(*LLM_PACKAGES, "scipy"),
+            llm=True,
+        ),
+        MethodKind(
+            "llambo_lite",
+            "hpo.optimizers.llambo_lite:LLAMBOLiteOptimizer",
+            "LLAMBO, reduced: 3 one-completion candidates, a 2-variant batched surrogate, no data card; ~5 calls "
+            "per trial (not the published protocol)",
             packages=(*LLM_PACKAGES, "scipy"),
             llm=True,
         ),
         MethodKind(
             "llm_tpe",
             "hpo.optimizers.llm_tpe:LLMTPEOptimizer",
-            "Optuna TPE with LLM proposals mixed in (every k-th trial, or after TPE stagnates)",
+            "SLLMBO-inspired LLM-TPE: Optuna TPE with LLM proposals mixed in (alternating, or SLLMBO's random "
+            "mixing per configuration or per parameter; also after TPE stagnates)",
             packages=(*LLM_PACKAGES, "optuna"),
             llm=True,
         ),
