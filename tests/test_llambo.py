@@ -234,6 +234,45 @@ def test_junk_scores_are_reasked_counted_and_fall_back_to_the_first_candidate() 
     assert second["predicted_loss"] < 1e9  # the absurd prediction was clipped into the plausible range
 
 
+def test_lite_keeps_a_usable_score_from_an_earlier_reply() -> None:
+    """A batch reply with the wrong count is re-asked; its usable scores are kept when the re-asks are junk."""
+    pool = _pool()
+    state = {"sampler": 0}
+
+    def reply(req: dict[str, Any]) -> str:
+        if "config" in _schema(req):
+            state["sampler"] += 1
+            return json.dumps({"config": pool[state["sampler"] - 1]})
+        if len(req["messages"]) == 2:  # first answer: two losses for three candidates
+            return json.dumps({"losses": [0.9, 0.8]})
+        return "no idea"
+
+    with FakeOpenAI(reply) as fake:
+        row = run(_spec("llambo_lite", fake.url, N_INIT + 1, n_templates=1), B.make(BENCH))[0].to_pandas().iloc[-1]
+    assert row["scored"] == 2 and row["attempts"] == 3 + 3 and row["predicted_loss"] in (0.9, 0.8)
+
+
+def test_lite_identical_prompts_are_independent_samples_not_one_cached_reply(tmp_path: Path) -> None:
+    """More variants than candidates repeat a prompt; each request still has its own seed, so with the reply cache
+    on, every variant is a real call (not the first reply counted again)."""
+    pool = _pool()
+    state = {"sampler": 0}
+
+    def reply(req: dict[str, Any]) -> str:
+        if "config" in _schema(req):
+            state["sampler"] += 1
+            return json.dumps({"config": pool[state["sampler"] - 1]})
+        return json.dumps({"losses": [0.5] * len(_candidates(_prompt(req)))})
+
+    with FakeOpenAI(reply) as fake:
+        spec = _spec("llambo_lite", fake.url, N_INIT + 1, n_candidates=2, n_templates=4)
+        spec = RunSpec(**{**spec.__dict__, "params": {**spec.params, "cache": "readwrite"}})
+        row = run(spec, B.make(BENCH), cache_dir=tmp_path)[0].to_pandas().iloc[-1]
+        surrogate = [r for r in fake.requests if "losses" in _schema(r)]
+    assert len(surrogate) == 4 and len({r["seed"] for r in surrogate}) == 4 and row["cache_hits"] == 0
+    assert len({r["messages"][-1]["content"] for r in surrogate}) == 2  # rotations of 2 candidates: 2 prompts
+
+
 # -- the repetition guard ----------------------------------------------------------------------------------------
 def test_duplicate_proposal_is_reasked_with_the_duplicate_named_and_counted() -> None:
     init, pool = _init(), _pool()
@@ -329,6 +368,39 @@ def test_hybrid_asks_the_model_when_tpe_stagnates_and_tells_tpe_everything() -> 
     assert origins == ["tpe", "tpe", "llm", "tpe", "tpe", "tpe", "tpe", "llm"]
     trials = opt.tpe._study.trials
     assert len(trials) == N_INIT + 8 and all(t.state.name == "COMPLETE" for t in trials)
+
+
+def test_hybrid_random_mixing_per_configuration_follows_the_seeded_coins() -> None:
+    """SLLMBO's rule: each optimizer-phase trial is the model's with probability p_llm (coins seeded by run seed)."""
+    from hpo.space import stable_seed
+
+    n_trials = N_INIT + 8
+    with FakeOpenAI(_fresh(_pool())) as fake:
+        spec = _spec("llm_tpe", fake.url, n_trials, mix="random", p_llm=0.5)
+        df = run(spec, B.make(BENCH))[0].to_pandas()
+    coins = np.random.default_rng(stable_seed("llm_tpe-mix", 0)).random(n_trials - N_INIT)
+    assert list(df["origin"].iloc[N_INIT:]) == ["llm" if c < 0.5 else "tpe" for c in coins]
+
+
+def test_hybrid_random_mixing_per_parameter_takes_the_models_values_by_coin() -> None:
+    """per: parameter: each hyperparameter comes from the model's proposal where its coin says so, else from TPE."""
+    from hpo.space import stable_seed
+
+    pool = _pool()
+    n_trials = N_INIT + 4
+    with FakeOpenAI(_fresh(pool)) as fake:
+        spec = _spec("llm_tpe", fake.url, n_trials, mix="random", per="parameter", p_llm=0.5)
+        df = run(spec, B.make(BENCH))[0].to_pandas()
+        n_requests = len(fake.requests)
+    names = list(B.make(BENCH).space)
+    coins = np.random.default_rng(stable_seed("llm_tpe-mix", 0))
+    assert n_requests == n_trials - N_INIT  # the model proposes every trial
+    for k, (_, row) in enumerate(df.iloc[N_INIT:].iterrows()):
+        take = coins.random(len(names)) < 0.5
+        config = json.loads(row["config"])
+        assert all(config[n] == pool[k][n] for n, t in zip(names, take) if t)
+        assert row["llm_params"] == take.sum()
+        assert row["origin"] == ("llm" if take.all() else "tpe" if not take.any() else "mixed")
 
 
 def test_hybrid_that_would_never_ask_the_model_is_an_error() -> None:
