@@ -5,7 +5,7 @@
    compressed (best k + most recent m).
 2. Wall time per LLM trial with the embedded model (real llama.cpp server, SmolLM2-135M, one thread).
 3. Model calls on a warm-cache rerun of the same run (must be 0).
-4. ``llm`` vs ``llambo`` vs ``llm_tpe`` with the embedded model on one benchmark of the default study (same shared
+4. ``llm`` vs ``llambo_lite`` vs ``llm_tpe`` with the embedded model on one benchmark of the default study (same shared
    initial design): wall time, model calls and tokens per trial after the initial design, duplicate proposals, and
    the wall time of a default-study run job extrapolated from them.
 5. Cost per 100-trial run for an OpenAI-priced endpoint: prompt tokens of every call of every trial of a 100-trial
@@ -81,7 +81,7 @@ def embedded_run(n_trials: int) -> None:
         )
 
 
-KINDS = ("llm", "llambo", "llm_tpe")
+KINDS = ("llm", "llambo_lite", "llm_tpe")  # the published llambo: benchmarks/llambo_costs.py
 # USD per 1M tokens (input, output), OpenAI list prices of 2025.
 PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00)}
 
@@ -143,6 +143,7 @@ def run_prompt_tokens(kind: str, benchmark: str, n: int = 100, n_init: int = 10)
     from llama_cpp import Llama
 
     import hpo.benchmarks as B
+    from hpo.llm import llambo_fewshot as fs
     from hpo.llm import llambo_prompts as lp
     from hpo.llm.prompt import SYSTEM, Observation, task_text, user_text
     from hpo.llm.server import smollm2_path
@@ -169,10 +170,10 @@ def run_prompt_tokens(kind: str, benchmark: str, n: int = 100, n_init: int = 10)
             turn = trial - n_init
             if kind == "llm" or (kind == "llm_tpe" and p["llm_every"] and turn % p["llm_every"] == 0):
                 per_trial.append(count(SYSTEM, user_text(task, history, 10, 10, None)))
-            elif kind == "llambo":
+            elif kind == "llambo_lite":
                 losses = [o.loss for o in history]
                 head = lp.prefix(task, lp.history_block(history, p["history_best_k"], p["history_recent_m"]))
-                goals = lp.targets(losses, p["alpha"], p["n_candidates"])
+                goals = [fs.target(losses, p["alpha"])[0]] * p["n_candidates"]
                 total = sum(count(lp.SYSTEM, lp.sampler_text(head, goal)) for goal in goals)
                 cands = [config_dict(c) for c in space.sample_configuration(p["n_candidates"])]
                 threshold = lp.top_threshold(losses, p["top_pct"])
@@ -197,8 +198,8 @@ def cost_table(benchmark: str, measured: dict[str, dict[str, float]], n: int = 1
     for kind in KINDS:
         tokens = run_prompt_tokens(kind, benchmark, n)
         m = measured.get(kind)
-        base_calls = {"llm": 1.0, "llambo": None, "llm_tpe": 0.5}[kind]
-        if kind == "llambo":
+        base_calls = {"llm": 1.0, "llambo_lite": None, "llm_tpe": 0.5}[kind]
+        if kind == "llambo_lite":
             from hpo.optimizers import params_schema
             from hpo.study import fill_defaults
 

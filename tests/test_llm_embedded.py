@@ -22,7 +22,7 @@ def embedded_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wd = tmp_path_factory.mktemp("embedded")
     cfg = {
         "benchmarks": ["nb201-cifar10"],
-        "methods": {"llm": {"kind": "llm"}, "llambo": {"kind": "llambo"}, "llm_tpe": {"kind": "llm_tpe"}},
+        "methods": {"llm": {"kind": "llm"}, "llambo_lite": {"kind": "llambo_lite"}, "llm_tpe": {"kind": "llm_tpe"}},
         "seeds": [0],
         "n_trials": 6,
         "n_init": 3,
@@ -47,7 +47,7 @@ def test_real_llm_rows_carry_tokens_latency_origin(embedded_study: Path) -> None
 def test_llambo_and_llm_tpe_end_to_end(embedded_study: Path) -> None:
     """The field's reference LLM methods through Snakemake against the real model: rows carry origin, calls, tokens."""
     runs = embedded_study / "results" / "runs" / "nb201-cifar10"
-    llambo = pd.read_parquet(runs / "llambo" / "0.parquet")
+    llambo = pd.read_parquet(runs / "llambo_lite" / "0.parquet")  # the published llambo: ~210 calls per trial
     trials = llambo[llambo["trial"] > 3]
     assert set(trials["origin"]) <= set(LLM_ROWS) and len(trials) == 3
     # sampler + surrogate: several calls per trial, each winner with its candidates counted
@@ -60,8 +60,8 @@ def test_llambo_and_llm_tpe_end_to_end(embedded_study: Path) -> None:
     assert after_init.loc[5, "origin"] in LLM_ROWS and after_init.loc[5, "completion_tokens"] > 0
     assert after_init.loc[6, "origin"] == "tpe"
     llm_table = pd.read_csv(embedded_study / "results" / "stats" / "llm.csv").set_index("method")
-    assert {"llm", "llambo", "llm_tpe"} <= set(llm_table.index)
-    assert llm_table.loc["llambo", "attempts_per_trial"] > llm_table.loc["llm_tpe", "attempts_per_trial"]
+    assert {"llm", "llambo_lite", "llm_tpe"} <= set(llm_table.index)
+    assert llm_table.loc["llambo_lite", "attempts_per_trial"] > llm_table.loc["llm_tpe", "attempts_per_trial"]
 
 
 def test_warm_cache_rerun_makes_zero_model_calls(embedded_study: Path) -> None:
