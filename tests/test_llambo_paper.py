@@ -249,3 +249,26 @@ def test_old_patience_name_is_one_line_error() -> None:
     }
     with pytest.raises(StudyConfigError, match=r"^config error: methods\.h\.params\.patience: renamed to llm_after"):
         validate_study(cfg)
+
+
+def test_target_hand_cases() -> None:
+    """The issue's example and the edges of the published alpha schedule, computed by hand."""
+    from hpo.llm.llambo_fewshot import target
+
+    assert target([0.05, 0.5], 0.1) == pytest.approx((0.005, 0.1))  # no clamp: 0.05 - 0.1 * 0.45
+    assert target([0.03, 0.75], 0.1) == pytest.approx((0.03 - 0.01 * 0.72, 0.01))  # 0.1 would give -0.042
+    assert target([0.2, 0.2], 0.1) == pytest.approx((0.2 - 0.1 * 0.02, 0.1))  # equal losses: span 0.1 * |worst|
+    assert target([-3.0, -1.0], 0.1) == pytest.approx((-3.2, 0.1))  # losses that may be negative: no shrink
+    assert target([0.0, 0.0], 0.1)[0] == 0.0  # nothing to shrink towards: the schedule ends, no endless loop
+
+
+def test_p_one_reads_the_first_label_token() -> None:
+    import math
+
+    from hpo.llm.llambo_fewshot import p_one, parse_label
+
+    lp = [{'{"': 0.0}, {"label": 0.0}, {"1": math.log(0.7), "0": math.log(0.2), "2": math.log(0.1)}]
+    assert p_one(lp) == pytest.approx(0.7 / 0.9)
+    assert p_one([{"0": math.log(0.6)}]) == 0.0 and p_one(None) is None and p_one([{"x": 0.0}]) is None
+    assert parse_label('{"label": 1}') == 1 and parse_label('{"label": "0"}') == 0
+    assert parse_label('{"label": 0.5}') is None and parse_label("no") is None

@@ -106,7 +106,7 @@ def sampler_text(head: str, table: str, goal: float) -> str:
     """The candidate sampler's request (the answer: the ``llm`` kind's proposal format, a reason first)."""
     return (
         f"{head}\n\nEvaluated configurations (loss, then the configuration):\n{table}\n\n"
-        f"Propose one new configuration that you expect to reach a loss of {goal:.6f}. "
+        f"Propose one new configuration that you expect to reach a loss of {goal:.6g}. "
         f"Do not repeat an evaluated configuration.\n{PROPOSAL_FORMAT}"
     )
 
