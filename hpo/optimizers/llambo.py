@@ -85,7 +85,7 @@ LLAMBO_PARAMS: dict[str, Any] = {
         "type": "boolean",
         "default": True,
         "description": "generative surrogate: ask for token log-probabilities (P('1')); off for endpoints that "
-        "reject the field",
+        "reject the field (never sent to the embedded server, which has none)",
     },
 }
 
@@ -249,7 +249,8 @@ class LLAMBOOptimizer(LLAMBOBase):
             tables.append(fs.examples([o.config for o in obs], shown, names, "label" if generative else "loss", False))
         schema = fs.LABEL_SCHEMA if generative else lp.score_schema(None, mode)
         sampling: dict[str, Any] = {"temperature": p["surrogate_temperature"], "top_p": p["top_p"]}
-        if generative and p["label_logprobs"]:
+        # The embedded llama.cpp server runs without logits_all and rejects `logprobs`: there, the share of "1" labels.
+        if generative and p["label_logprobs"] and not self.endpoint.embedded:
             sampling.update(logprobs=True, top_logprobs=5)
         lo, hi = self._plausible()
 
