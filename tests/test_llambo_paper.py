@@ -272,3 +272,15 @@ def test_p_one_reads_the_first_label_token() -> None:
     assert p_one([{"0": math.log(0.6)}]) == 0.0 and p_one(None) is None and p_one([{"x": 0.0}]) is None
     assert parse_label('{"label": 1}') == 1 and parse_label('{"label": "0"}') == 0
     assert parse_label('{"label": 0.5}') is None and parse_label("no") is None
+
+
+def test_data_cards_of_the_families() -> None:
+    """The card fields each family knows (written out by hand: sklearn's breast cancer data, OpenML's car)."""
+    live = B.make("svm-breast_cancer").data_card()
+    assert (live["task"], live["n_samples"], live["n_features"], live["n_classes"]) == ("classification", 569, 30, 2)
+    assert live["metric"] == "balanced accuracy" and live["model"]
+    car = B.make("mlp-car").data_card()
+    assert (car["n_samples"], car["n_features"], car["n_classes"], car["task"]) == (1728, 6, 4, "classification")
+    nb = B.make("nb201-cifar100").data_card()
+    assert nb["n_classes"] == 100 and "n_samples" not in nb  # unknown fields are absent, never guessed
+    assert B.make("synth-branin").data_card()["task"] == "function minimization"
