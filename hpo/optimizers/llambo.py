@@ -96,12 +96,11 @@ class LLAMBOOptimizer(LLMOptimizer):
 
     PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema(LLAMBO_PARAMS)
 
-    def setup(self) -> None:
-        if self.params["score_each"] and self.params["variants"] == "tail":
-            raise ValueError(
-                "llambo: score_each: true needs variants: history (a one-candidate request has no order to vary)"
-            )
-        super().setup()
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> str | None:
+        if params["score_each"] and params["variants"] == "tail":
+            return "score_each: true needs variants: history (a one-candidate request has no order to vary)"
+        return super().check_params(params)
 
     def propose_next(self) -> tuple[dict[str, Any], dict[str, Any]]:
         if not self.history:  # no history to condition on (n_init = 0): the direct proposal of the llm kind

@@ -51,11 +51,13 @@ class LLMTPEOptimizer(LLMOptimizer):
 
     PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema(LLM_TPE_PARAMS)
 
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> str | None:
+        if params["llm_every"] == 0 and params["patience"] == 0:
+            return "llm_every and patience are both 0, so the model would never propose; use optuna_tpe"
+        return super().check_params(params)
+
     def setup(self) -> None:
-        if self.params["llm_every"] == 0 and self.params["patience"] == 0:
-            raise ValueError(
-                "llm_tpe: llm_every and patience are both 0, so the model would never propose; use optuna_tpe"
-            )
         super().setup()
         tpe_params = {k: self.params[k] for k in OptunaTPE.PARAMS_SCHEMA["properties"]}
         self.tpe = OptunaTPE(
