@@ -4,19 +4,15 @@ A results tree is addressed by path, and a path proves nothing: a file copied ov
 mtime), edited by hand or left from an earlier study reads like the right one. So each artifact records the job
 that wrote it, and each reader compares that record with the job it expects, through :func:`mismatch` here:
 
-=========================  ============================================  ==========================================
-artifact                   records                                       checked by
-=========================  ============================================  ==========================================
-converted table (``.npz``)  ``benchmark``; source ``package``,           every table reader (run job, CLI
-``tables/<b>.npz``          ``version``, ``file``, ``sha256``            ``--table``, insight job, importance):
-                                                                         :mod:`hpo.benchmarks.tabular`
-trajectory                 ``spec``: benchmark, method, seed,            aggregation, failure report, insight job
-``runs/<b>/<m>/<s>.parquet``  n_trials, fingerprint                      (:func:`hpo.trajectory.check_meta`)
-insight file               benchmark, method, seed (+ fingerprint)       insight scoring (:func:`check_insight`)
-``runs/<b>/<m>/<s>_insight.json``
-importance file            benchmark                                     importance table, insight scoring
-``importance/<b>.json``                                                  (:func:`check_importance`)
-=========================  ============================================  ==========================================
+* converted table ``tables/<b>.npz``: ``benchmark`` and its source data (``package``, ``version``, ``file``,
+  ``sha256``); checked by every table reader (run job, ``python -m hpo run --table``, insight job, importance) in
+  :class:`hpo.benchmarks.tabular.TabularBenchmark`;
+* trajectory ``runs/<b>/<m>/<s>.parquet``: ``spec`` (benchmark, method, seed, n_trials, fingerprint); checked by
+  aggregation, the failure report and the insight job (:func:`hpo.trajectory.check_meta`);
+* insight file ``runs/<b>/<m>/<s>_insight.json``: benchmark, method, seed and the fingerprint of the run file beside
+  it; checked by insight scoring (:func:`check_insight`, called by ``hpo.analysis.insight.load_insight``);
+* importance file ``importance/<b>.json``: benchmark; checked by the importance table and insight scoring
+  (:func:`check_importance`, called by ``hpo.analysis.importance.load_importance``).
 
 A mismatch is one line naming the file, the field, what was found and what was expected, and the fix: the file is
 an output of the workflow, so deleting it makes the next run recreate it from its inputs.
@@ -85,8 +81,16 @@ def _fail(path: str | Path, field: str, problem: str) -> None:
 
 
 def check_insight(record: Mapping[str, Any], path: str | Path) -> None:
-    """An insight file belongs to the run job its path names, and each statement's weights sum to 1."""
-    check(record, expected_from_path(path), path)
+    """An insight file belongs to the run job its path names (and to the run file beside it, by fingerprint), and each
+    statement's weights sum to 1."""
+    expected = expected_from_path(path)
+    check(record, expected, path)
+    run = Path(path).with_name(f"{expected.get('seed')}.parquet")
+    if expected and run.exists():
+        # Same benchmark, method and seed from another study (other params or code) is still another run.
+        from hpo.trajectory import read_meta
+
+        check(record, {"fingerprint": read_meta(run).get("spec", {}).get("fingerprint")}, path)
     for i, statement in enumerate(record.get("statements") or []):
         weights = statement.get("weights") if isinstance(statement, Mapping) else None
         if not isinstance(weights, Mapping):

@@ -205,6 +205,24 @@ def test_an_edited_insight_file_is_refused(tmp_path: Path, doc: dict, message: s
     assert one_line(err).startswith(f"{path}: {message}")
 
 
+def test_an_insight_file_of_another_study_is_refused_by_its_runs_fingerprint(tmp_path: Path) -> None:
+    """Same benchmark, method and seed, other parameters or code: the run file beside it has another fingerprint."""
+    import pyarrow as pa
+
+    from hpo import trajectory
+
+    folder = tmp_path / "runs" / "mlp-car" / "llm_A"
+    empty = pa.table({n: [] for n in trajectory.SCHEMA.names}, schema=trajectory.SCHEMA)
+    spec = {"benchmark": "mlp-car", "method": "llm_A", "seed": 0, "fingerprint": "f-this-study"}
+    trajectory.write(empty, folder / "0.parquet", {"spec": spec})
+    path = write_json(folder / "0_insight.json", {**insight_doc("mlp-car", "llm_A", 0), "fingerprint": "f-other"})
+    with pytest.raises(IdentityError) as err:
+        load_insight(path)
+    assert one_line(err).startswith(f"{path}: fingerprint is 'f-other' but the job at this path has 'f-this-study'")
+    write_json(path, {**insight_doc("mlp-car", "llm_A", 0), "fingerprint": "f-this-study"})
+    assert load_insight(path)["fingerprint"] == "f-this-study"
+
+
 def test_weights_within_rounding_of_one_pass(tmp_path: Path) -> None:
     doc = insight_doc("mlp-car", "llm_A", 0, {"a": 0.1 + 0.2, "b": 0.7})  # 1.0000000000000002
     assert load_insight(write_json(tmp_path / "runs" / "mlp-car" / "llm_A" / "0_insight.json", doc))
