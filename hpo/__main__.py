@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print("benchmarks:", " ".join(benchmarks.available()))
         print("optimizers:", " ".join(optimizers.available()))
         return 0
+    from hpo.atomic import DiskFullError
     from hpo.provenance import build_spec
     from hpo.runner import run_to_file
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             noisy=args.noisy,
         )
         run_to_file(spec, args.out, table_path=args.table, cache_dir=args.cache)
-    except ValueError as exc:
+    except (ValueError, DiskFullError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -6,6 +6,12 @@ typo never touches existing results. Two checks go beyond JSON Schema: an ``inte
 Schema also accepts ``6.0``, which later names files ``cd_diagram_budget6.0.png``), and every output location
 (``results``, ``logs``, ``llm_cache``) must be a directory this process can create and write, checked before
 Snakemake plans a job (it would otherwise end in a traceback from its file inventory).
+
+Everything else that is decidable before a job is decided here too: each method kind's cross-field rules (its
+``check_params``, next to its ``PARAMS_SCHEMA``), names that become path components (:data:`SAFE_NAME`), ``results``
+and ``logs`` being separate folders, and no credentials inside an endpoint's ``base_url`` (the URL is written to
+every trajectory's metadata, the job logs and Snakemake's own records; the key belongs in the environment variable
+named by ``api_key_env``).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,12 @@ from typing import Any
 from hpo.defaults import fill_defaults
 
 __all__ = ["StudyConfigError", "check_output_dirs", "fill_defaults", "validate_study"]
+
+# Method and benchmark names become folders (results/runs/<benchmark>/<method>/): letters, digits, `_`, `-`, `.`,
+# never `.` or `..` alone (a method named `..` would write results/runs/<seed>.parquet for every benchmark).
+SAFE_NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.\-]+")
+# Query parameters that carry a secret when they appear in a URL.
+SECRET_QUERY = re.compile(r"(^|_|-)(key|token|secret|password|pass|auth|signature)$", re.IGNORECASE)
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
 log = logging.getLogger(__name__)
@@ -165,6 +178,67 @@ def _probe_write(directory: Path) -> OSError | None:
     return None
 
 
+def check_names(config: dict[str, Any]) -> None:
+    """Method, benchmark and custom benchmark names are safe single path components (:data:`SAFE_NAME`)."""
+    named = [
+        ("methods", config.get("methods")),
+        ("benchmarks", config.get("benchmarks")),
+        ("custom_benchmarks", config.get("custom_benchmarks")),
+    ]
+    for key, names in named:
+        if not isinstance(names, dict | list):
+            continue  # the schema check names the wrong type
+        for name in names:
+            if isinstance(name, str) and not SAFE_NAME.fullmatch(name):
+                raise StudyConfigError(
+                    f"config error: {key}: name {name!r} cannot be a folder name; use letters, digits, `_`, `-` "
+                    "and `.` (not `.` or `..` alone, no `/`)"
+                )
+
+
+def check_endpoint_urls(endpoints: Any) -> None:
+    """No credentials in a ``base_url``: refused, never echoed (the URL is written wherever a run is described)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    if not isinstance(endpoints, dict):
+        return
+    for name, values in endpoints.items():
+        url = values.get("base_url") if isinstance(values, dict) else None
+        if not isinstance(url, str):
+            continue
+        try:
+            parts = urlsplit(url)
+            userinfo = "@" in parts.netloc
+            secrets = [k for k, _ in parse_qsl(parts.query) if SECRET_QUERY.search(k)]
+        except ValueError:
+            continue  # not a URL at all: EndpointConfig names it
+        if userinfo or secrets:
+            where = "user:password@ before the host" if userinfo else f"query parameter {secrets[0]!r}"
+            raise StudyConfigError(
+                f"config error: endpoints.{name}.base_url: contains credentials ({where}); remove them and put the "
+                "key in the environment variable named by `api_key_env`"
+            )
+
+
+def check_separate_roots(cfg: dict[str, Any]) -> None:
+    """``results`` and ``logs`` are distinct folders, neither inside the other.
+
+    They have separate owners: the workflow's success hook deletes ``<logs>/run_status.csv`` (the failure report),
+    which in a shared folder is rule aggregate's ``<results>/run_status.csv``, so every later run replans the study.
+    """
+    roots = {k: Path(os.path.abspath(cfg[k])).resolve() for k in ("results", "logs")}
+    if roots["results"] == roots["logs"]:
+        raise StudyConfigError(
+            f"config error: logs: {cfg['logs']!r} is the results folder {cfg['results']!r}; choose separate folders"
+        )
+    for inner, outer in (("logs", "results"), ("results", "logs")):
+        if roots[outer] in roots[inner].parents:
+            raise StudyConfigError(
+                f"config error: {inner}: {cfg[inner]!r} lies inside {outer} {cfg[outer]!r}; choose folders that do "
+                "not nest"
+            )
+
+
 def check_output_dirs(cfg: dict[str, Any]) -> None:
     """Every output folder of the study must be a directory that exists or can be created, and be writable.
 
@@ -260,6 +334,8 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
 
     schema = load_schema()
     config = coerce_cli_lists(schema, config)
+    check_names(config)
+    check_endpoint_urls(config.get("endpoints"))
     err = _first_error(schema, config)
     if err:
         raise StudyConfigError(f"config error: {err}")
@@ -283,11 +359,15 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
             allowed_keys = ", ".join(pschema.get("properties", {})) or "none"
             raise StudyConfigError(f"config error: {err} (kind {kind} takes: {allowed_keys})")
         method["params"] = fill_defaults(pschema, params)
+        problem = optimizers.get_class(kind).check_params(method["params"])
+        if problem:
+            raise StudyConfigError(f"config error: methods.{name}.params: {problem}")
     cfg["skipped"] = resolve_endpoints(cfg)
     cfg.setdefault("llm_cache", f"{cfg['results']}/llm_cache")
     if cfg["n_init"] > cfg["n_trials"]:
         raise StudyConfigError(f"config error: n_init: {cfg['n_init']} exceeds n_trials={cfg['n_trials']}")
     cfg["budgets"] = sorted({b for b in cfg["budgets"] if b <= cfg["n_trials"]} | {cfg["n_trials"]})
+    check_separate_roots(cfg)
     check_output_dirs(cfg)
     from hpo.model_calls import model_call_warnings
 

@@ -82,17 +82,13 @@ CHECKED_FIELDS = ("benchmark", "method", "seed", "n_trials", "fingerprint")
 
 
 def check_meta(path: str | Path, meta: dict[str, Any], expected: dict[str, Any] | None) -> str | None:
-    """None if the file's metadata matches the job that should have written it, else one line naming the field."""
+    """None if the file's metadata matches the job that should have written it, else one line naming the field
+    (:func:`hpo.identity.mismatch`, the check every artifact's reader makes)."""
+    from hpo.identity import mismatch
+
     if expected is None:
         return None
-    spec = meta.get("spec", {})
-    for key in CHECKED_FIELDS:
-        if key in expected and spec.get(key) != expected[key]:
-            return (
-                f"{path}: {key} is {spec.get(key)!r} but the job at this path has {expected[key]!r}; "
-                "the file was not written by this job (copied or stale): delete it and rerun"
-            )
-    return None
+    return mismatch(path, meta.get("spec", {}), {k: expected[k] for k in CHECKED_FIELDS if k in expected})
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:

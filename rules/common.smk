@@ -34,7 +34,7 @@ METHODS = STUDY["methods"]
 
 wildcard_constraints:
     benchmark=r"[A-Za-z0-9_.\-]+",
-    method=r"[A-Za-z0-9_.]+",
+    method=r"[A-Za-z0-9_.\-]+",
     seed=r"\d+",
 
 

@@ -201,7 +201,7 @@ def test_paper_variants_permute_the_history_and_score_each_candidate() -> None:
     assert row["attempts"] == len(requests) == 3 + 3 * 2 and row["scored"] == 3
     orders = {tuple(r[0] for r in _table(_prompt(q), "trial")) for q in requests}
     assert tuple(str(t) for t in range(1, N_INIT + 1)) in orders and len(orders) >= 2  # variant 0 + permutations
-    with pytest.raises(ValueError, match="llambo_lite: score_each: true needs variants: history"):
+    with pytest.raises(ValueError, match="score_each: true needs variants: history"):
         run(_spec("llambo_lite", fake.url, N_INIT + 1, score_each=True), B.make(BENCH))
 
 

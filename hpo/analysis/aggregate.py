@@ -127,6 +127,26 @@ def aggregate(
     return summary
 
 
+def missing_runs_note(run_files: Sequence[str | Path], aggregated: str | Path) -> str | None:
+    """One line naming the expected run files that are gone while the aggregate built from them is still there.
+
+    Snakemake does not recreate a missing intermediate file when everything it feeds is up to date, so a deleted
+    trajectory would never rerun and the summary, figures and report would keep showing the deleted run. The
+    workflow prints this line at planning (rules/aggregate.smk); ``--forcerun aggregate`` reruns the missing runs
+    first (they are its inputs), and their insight files then rerun because they are older than the new run.
+    """
+    if not Path(aggregated).exists():
+        return None
+    missing = [str(p) for p in run_files if not Path(p).exists()]
+    if not missing:
+        return None
+    more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+    return (
+        f"warning: {missing[0]}{more} missing, but {aggregated} still holds the old run(s) (Snakemake does not "
+        "recreate a missing intermediate on its own): rerun it with --forcerun aggregate"
+    )
+
+
 # -- run status from disk, for a run that did not finish --------------------------------------------------------------
 # Rule ``aggregate`` needs every run file, so after a ``--keep-going`` run in which some run jobs failed it never
 # runs. The workflow's ``onerror`` hook (rules/aggregate.smk) then calls :func:`report_incomplete`, which reads what

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hpo.identity import check_importance
+
 if TYPE_CHECKING:
     from ConfigSpace import ConfigurationSpace
 
@@ -372,6 +374,7 @@ def load_importance(path: str | Path) -> dict[str, Any]:
     if missing:
         raise ValueError(f"importance file {path} lacks keys {missing}; rerun rule importance")
     data["transforms"] = _nan_for_null(data["transforms"])  # undo write_importance's null: readers see floats
+    check_importance(data, path)  # identity of the benchmark its path names; main effects >= 0
     return data
 
 

@@ -38,6 +38,7 @@ import pandas as pd
 
 from hpo.analysis import stats
 from hpo.analysis.importance import PRIMARY, load_importance, optuna_study, space_of
+from hpo.identity import check_insight
 
 MODEL_SOURCES = ("model", "prior")
 DATA_SOURCES = ("data_fanova", "data_pedanova")
@@ -161,6 +162,7 @@ def load_insight(path: str | Path) -> dict[str, Any]:
         bad = [k for k, v in w.items() if not isinstance(v, int | float) or isinstance(v, bool) or not v >= 0]
         if bad:
             raise ValueError(f"{where}: weights of {bad} are not non-negative numbers")
+    check_insight(data, path)  # identity of the run job its path names; weights sum to 1
     return data
 
 

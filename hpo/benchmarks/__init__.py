@@ -102,7 +102,7 @@ def make(
 def convert(benchmark_id: str, out: str | Path) -> Path:
     """Convert the benchmark's table to the fast ``.npz`` layout at ``out``."""
     fam, dataset = family_of(benchmark_id)
-    return convert_table(fam, dataset, Path(out))
+    return convert_table(fam, dataset, Path(out), benchmark_id)
 
 
 def provenance_files(benchmark_id: str, *, custom: bool = False) -> list[Path]:

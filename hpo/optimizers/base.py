@@ -62,6 +62,16 @@ class Optimizer(ABC):
 
     PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema({})
 
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> str | None:
+        """None if the resolved ``params`` can run, else one line naming the keys that conflict.
+
+        The rules JSON Schema cannot say (one key's allowed values depend on another's) live here, next to
+        ``PARAMS_SCHEMA``: :func:`hpo.study.validate_study` calls this at planning, so ``snakemake -n`` refuses what
+        the job would refuse, and ``__init__`` calls it for library users.
+        """
+        return None
+
     def __init__(
         self,
         space: ConfigurationSpace,
@@ -77,6 +87,9 @@ class Optimizer(ABC):
         self.n_trials = n_trials
         # Defaults come from PARAMS_SCHEMA, the one place they are written; library callers may pass a partial dict.
         self.params = fill_defaults(self.PARAMS_SCHEMA, params)
+        problem = self.check_params(self.params)
+        if problem:
+            raise ValueError(f"{type(self).__name__}: {problem}")
         self.setup()
 
     def setup(self) -> None:  # noqa: B027 - optional hook

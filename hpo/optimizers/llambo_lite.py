@@ -73,12 +73,11 @@ class LLAMBOLiteOptimizer(LLAMBOBase):
         n, t = params["n_candidates"], params["n_templates"]
         return n + (n * t if params["score_each"] else t)
 
-    def setup(self) -> None:
-        if self.params["score_each"] and self.params["variants"] == "tail":
-            raise ValueError(
-                "llambo_lite: score_each: true needs variants: history (a one-candidate request has no order to vary)"
-            )
-        super().setup()
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> str | None:
+        if params["score_each"] and params["variants"] == "tail":
+            return "score_each: true needs variants: history (a one-candidate request has no order to vary)"
+        return super().check_params(params)
 
     def _block(self, variant: int, role: str) -> str:
         """The history block; variant > 0 (``variants: history``) shows its rows in a seeded order."""

@@ -87,17 +87,18 @@ class LLMTPEOptimizer(LLMOptimizer):
             return 1.0 if params["per"] == "parameter" else float(params["p_llm"])
         return 1.0 / params["llm_every"] if params["llm_every"] else 0.0
 
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> str | None:
+        for old, why in cls.RENAMED_PARAMS.items():
+            if old in params:
+                return f"parameter {old!r} {why}"
+        never = params["llm_every"] == 0 if params["mix"] == "alternate" else params["p_llm"] == 0
+        if never and params["llm_after_stale"] == 0:
+            return "the model would never propose (llm_every or p_llm is 0 and llm_after_stale is 0); use optuna_tpe"
+        return super().check_params(params)
+
     def setup(self) -> None:
-        for old, why in self.RENAMED_PARAMS.items():
-            if old in self.params:
-                raise ValueError(f"llm_tpe: parameter {old!r} {why}")
         p = self.params
-        never = p["llm_every"] == 0 if p["mix"] == "alternate" else p["p_llm"] == 0
-        if never and p["llm_after_stale"] == 0:
-            raise ValueError(
-                "llm_tpe: the model would never propose (llm_every or p_llm is 0 and llm_after_stale is 0); "
-                "use optuna_tpe"
-            )
         super().setup()
         tpe_params = {k: p[k] for k in OptunaTPE.PARAMS_SCHEMA["properties"]}
         self.tpe = OptunaTPE(
