@@ -1,6 +1,6 @@
 """Validation and resolution of a study config, shared by the Snakefile, the tests and library users.
 
-Snakemake's ``validate`` fills defaults from ``config/schema.yaml`` but reports errors as multi-line jsonschema
+Snakemake's ``validate`` fills defaults from ``hpo/config.schema.yaml`` but reports errors as multi-line jsonschema
 dumps; we check first and fail with one line naming the key and the allowed values, before any job is planned, so a
 typo never touches existing results. Two checks go beyond JSON Schema: an ``integer`` is a Python ``int`` (JSON
 Schema also accepts ``6.0``, which later names files ``cd_diagram_budget6.0.png``), and every output location
@@ -20,7 +20,8 @@ from hpo.defaults import fill_defaults
 
 __all__ = ["StudyConfigError", "check_output_dirs", "fill_defaults", "validate_study"]
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+# Package data (pyproject.toml), so a non-editable install validates studies too; the workflow reads the same file.
+SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
 
 
 class StudyConfigError(ValueError):
@@ -97,7 +98,7 @@ def coerce_cli_lists(schema: dict[str, Any], config: dict[str, Any]) -> dict[str
 
 
 def load_schema() -> dict[str, Any]:
-    """config/schema.yaml with the list of method kinds filled in from the registry (written in one place only)."""
+    """hpo/config.schema.yaml with the list of method kinds filled in from the registry (written in one place only)."""
     import yaml
 
     from hpo.optimizers.registry import KINDS

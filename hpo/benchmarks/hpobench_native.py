@@ -1,6 +1,6 @@
 """Native HPOBench adapter: any class with HPOBench's benchmark interface, named in the study config, as a Benchmark.
 
-A study names it under ``custom_benchmarks`` (see ``config/schema.yaml``)::
+A study names it under ``custom_benchmarks`` (see ``hpo/config.schema.yaml``)::
 
     custom_benchmarks:
       tab_svm_31:
