@@ -4,7 +4,7 @@ A study of many seeds is planned from scratch (empty working directory: every jo
 as a researcher would before submitting it. Goal: <= 30 s. ``--profile`` runs the dry run under cProfile and prints
 where the time goes, grouped by source file (Snakemake's DAG code vs. this workflow's input/params functions).
 
-Usage: python benchmarks/dryrun_scale.py [--jobs 2400 24000] [--profile] [--timeout 900]
+Usage: python perf/dryrun_scale.py [--jobs 2400 24000] [--profile] [--timeout 900]
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@
    run (the methods' real prompts for a simulated history, SmolLM2's tokenizer as a stand-in for the endpoint's),
    completion tokens and re-ask rate as measured in 4, priced at OpenAI's list prices.
 
-Usage: python benchmarks/llm_costs.py [--trials 12] [--kind-trials 10] [--benchmark mlp-credit_g] [--skip-legacy]
+Usage: python perf/llm_costs.py [--trials 12] [--kind-trials 10] [--benchmark mlp-credit_g] [--skip-legacy]
 """
 
 from __future__ import annotations

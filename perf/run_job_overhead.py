@@ -5,7 +5,7 @@
 2. Harness overhead of a SMAC run job: process wall time / time spent inside SMAC's ask + tell. Goal: <= 1.1.
    SMAC's import (~1.8 s) is part of the process, so the ratio is reported for 100 trials with and without it.
 
-Usage: python benchmarks/run_job_overhead.py [--repeats 5]
+Usage: python perf/run_job_overhead.py [--repeats 5]
 """
 
 from __future__ import annotations
