@@ -120,7 +120,8 @@ def test_every_page_is_in_the_navigation() -> None:
 
 def test_strict_build(tmp_path: Path) -> None:
     """Warnings are errors: broken links, anchors and references fail (nitpicky mode, fresh environment)."""
-    cmd = [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-n", "-q", "-b", "html", str(DOCS), str(tmp_path)]
+    flags = ["-E", "-W", "--keep-going", "-n", "-q", "-b", "html"]
+    cmd = [sys.executable, "-m", "sphinx", *flags, str(DOCS), str(tmp_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-5000:]
     assert (tmp_path / "index.html").exists() and (tmp_path / "outputs.html").exists()
