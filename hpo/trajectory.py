@@ -1,6 +1,6 @@
 """The trajectory file: one Parquet file per (benchmark, method, seed), one row per trial.
 
-This module is the single definition of the schema (documented in the README) and of how a trajectory is written:
+This module is the single definition of the schema (documented in docs/outputs.md) and of how a trajectory is written:
 atomically (temp file in the same directory + ``os.replace``), so a killed job never leaves a readable partial file,
 with the metadata needed to reproduce it stored as Parquet key-value metadata under ``hpo.meta`` (JSON).
 """
@@ -15,7 +15,7 @@ import pyarrow as pa
 
 META_KEY = b"hpo.meta"
 
-# name, type, meaning (the README's schema table is generated from this list by ``tests``' consistency check)
+# name, type, meaning (docs/outputs.md's schema table is checked against this list by tests/test_docs.py)
 COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("benchmark", pa.string(), "benchmark id, e.g. mlp-car"),
     ("method", pa.string(), "method name from the study config"),
