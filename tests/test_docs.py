@@ -7,6 +7,7 @@ The path check covers what Sphinx cannot see: names of files, tests and modules 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -110,6 +111,24 @@ def test_trajectory_table_matches_the_code() -> None:
     text = (DOCS / "outputs.md").read_text()
     rows = re.findall(r"^\| `(\w+)` \| (\w+) \| (.+) \|$", text, flags=re.M)
     assert [(n, t, d) for n, t, d in rows] == [(n, str(t), d) for n, t, d in COLUMNS]
+
+
+def test_methods_table_matches_the_registry() -> None:
+    """Every registered kind has a row; every parameter a row names exists in its schema, with the default it gives."""
+    from hpo.optimizers.registry import KINDS, get
+
+    text = (DOCS / "methods.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+)` \| .+? \| (.+) \|$", text, flags=re.M))
+    assert set(rows) == set(KINDS)
+    for kind, cell in rows.items():
+        schema = get(kind).cls().PARAMS_SCHEMA.get("properties", {})
+        for name, default in re.findall(r"`(\w+)`(?: \(([^;),]+))?", cell):
+            if name in KINDS:  # "plus the `llm` parameters"
+                continue
+            assert name in schema, f"{kind}: the methods page names parameter {name!r}, which the kind does not take"
+            if default:
+                expected = json.dumps(schema[name].get("default")).strip('"')
+                assert default == expected, f"{kind}.{name}: the page says {default}, the schema {expected}"
 
 
 def test_every_page_is_in_the_navigation() -> None:
