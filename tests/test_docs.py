@@ -131,6 +131,16 @@ def test_methods_table_matches_the_registry() -> None:
                 assert default == expected, f"{kind}.{name}: the page says {default}, the schema {expected}"
 
 
+def test_config_table_names_every_study_key() -> None:
+    """The configuration page's key table lists exactly the study schema's top-level keys."""
+    from hpo.study import load_schema
+
+    text = (DOCS / "configuration.md").read_text()
+    first_cells = re.findall(r"^\| (`\w+`(?:, `\w+`)*) \|", text, flags=re.M)
+    keys = {k for cell in first_cells for k in re.findall(r"`(\w+)`", cell)}
+    assert keys == set(load_schema()["properties"])
+
+
 def test_every_page_is_in_the_navigation() -> None:
     index = (DOCS / "index.md").read_text()
     listed = set(re.findall(r"^([\w-]+)$", index, flags=re.M))
