@@ -98,12 +98,28 @@ def test_every_name_a_page_gives_exists(page: Path) -> None:
     assert not missing, f"{page.relative_to(ROOT)} names what does not exist: {missing}"
 
 
+def _slug(heading: str) -> str:
+    """The anchor MyST (and GitHub) give a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.replace("`", "").strip().lower()).replace(" ", "-")
+
+
+def test_readme_anchors_exist() -> None:
+    """The README is not part of the Sphinx build, so its ``docs/page.md#anchor`` links are checked here."""
+    readme = (ROOT / "README.md").read_text()
+    for page, anchor in re.findall(r"\]\((docs/[\w-]+\.md)#([\w-]+)\)", readme):
+        headings = re.findall(r"^#{1,6} (.+)$", re.sub(r"```.*?```", "", (ROOT / page).read_text(), flags=re.S), re.M)
+        assert anchor in {_slug(h) for h in headings}, f"README links {page}#{anchor}, which has no such heading"
+
+
 def test_path_check_catches_a_stale_name() -> None:
     words = _code_words("see `hpo/fingerprint.py` and `tests/test_docs.py::test_nope`, `::test_strict_build`")
     assert words == ["hpo/fingerprint.py", "tests/test_docs.py::test_nope", "::test_strict_build"]
     assert _is_repo_path("hpo/fingerprint.py") and not any(ROOT.glob("hpo/fingerprint.py"))
     assert not _is_repo_path("results/runs/x.parquet") and not _is_repo_path("https://example.org/a")
     assert _module_exists("hpo.provenance.build_spec") and not _module_exists("hpo.fingerprint")
+    assert _slug("LLAMBO (`llambo`)") == "llambo-llambo" and _slug("What setup builds and installs") == (
+        "what-setup-builds-and-installs"
+    )
 
 
 def test_trajectory_table_matches_the_code() -> None:
