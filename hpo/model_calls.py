@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 # Seconds per model call of the embedded SmolLM2 (one llama.cpp thread): a published
-# llambo trial's 210 calls took 1,502 s on a shared 2-core machine (benchmarks/llambo_costs.py; the llm kind's
+# llambo trial's 210 calls took 1,502 s on a shared 2-core machine (perf/llambo_costs.py; the llm kind's
 # calls 24 s each, docs/notes/issue16-llambo.md); and the model time in hours above which planning warns.
 EMBEDDED_SECONDS_PER_CALL = 7.0
 WARN_HOURS = 24.0

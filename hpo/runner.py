@@ -121,9 +121,7 @@ def run(
     Normalized regret is not computed here: aggregation derives it from the stored ``regret`` and the reference
     values in the metadata, so a change to the normalization reruns aggregation, not the study.
     """
-    import pyarrow as pa
-
-    from hpo.trajectory import SCHEMA
+    from hpo.trajectory import SCHEMA, table_from_columns
 
     t0 = time.perf_counter()
     space = bench.space
@@ -188,7 +186,7 @@ def run(
         "f_worst": ref.f_worst,
         "versions": package_versions(spec.kind),
     }
-    return pa.table(cols, schema=SCHEMA), meta
+    return table_from_columns(cols), meta
 
 
 def run_to_file(

@@ -1,6 +1,6 @@
 """Validation and resolution of a study config, shared by the Snakefile, the tests and library users.
 
-Snakemake's ``validate`` fills defaults from ``config/schema.yaml`` but reports errors as multi-line jsonschema
+Snakemake's ``validate`` fills defaults from ``hpo/config.schema.yaml`` but reports errors as multi-line jsonschema
 dumps; we check first and fail with one line naming the key and the allowed values, before any job is planned, so a
 typo never touches existing results. Two checks go beyond JSON Schema: an ``integer`` is a Python ``int`` (JSON
 Schema also accepts ``6.0``, which later names files ``cd_diagram_budget6.0.png``), and every output location
@@ -34,7 +34,8 @@ SAFE_NAME = re.compile(r"(?!\.\.?$)[A-Za-z0-9_.\-]+")
 # Query parameters that carry a secret when they appear in a URL.
 SECRET_QUERY = re.compile(r"(^|_|-)(key|token|secret|password|pass|auth|signature)$", re.IGNORECASE)
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+# Package data (pyproject.toml), so a non-editable install validates studies too; the workflow reads the same file.
+SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
 log = logging.getLogger(__name__)
 
 
@@ -112,7 +113,7 @@ def coerce_cli_lists(schema: dict[str, Any], config: dict[str, Any]) -> dict[str
 
 
 def load_schema() -> dict[str, Any]:
-    """config/schema.yaml with the list of method kinds filled in from the registry (written in one place only)."""
+    """hpo/config.schema.yaml with the list of method kinds filled in from the registry (written in one place only)."""
     import yaml
 
     from hpo.optimizers.registry import KINDS

@@ -1,6 +1,6 @@
 """The trajectory file: one Parquet file per (benchmark, method, seed), one row per trial.
 
-This module is the single definition of the schema (documented in the README) and of how a trajectory is written:
+This module is the single definition of the schema (documented in docs/outputs.md) and of how a trajectory is written:
 atomically (temp file in the same directory + ``os.replace``), so a killed job never leaves a readable partial file,
 with the metadata needed to reproduce it stored as Parquet key-value metadata under ``hpo.meta`` (JSON).
 """
@@ -15,7 +15,7 @@ import pyarrow as pa
 
 META_KEY = b"hpo.meta"
 
-# name, type, meaning (the README's schema table is generated from this list by ``tests``' consistency check)
+# name, type, meaning (docs/outputs.md's schema table is checked against this list by tests/test_docs.py)
 COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("benchmark", pa.string(), "benchmark id, e.g. mlp-car"),
     ("method", pa.string(), "method name from the study config"),
@@ -122,3 +122,55 @@ def read(path: str | Path) -> pa.Table:
     if missing:
         raise ValueError(f"{path}: trajectory lacks columns {missing}")
     return table
+
+
+def table_from_columns(cols: dict[str, list[Any]]) -> pa.Table:
+    """The trajectory table of ``cols`` (column name -> one Python value per trial, ``None`` = null), in SCHEMA.
+
+    Built from Arrow buffers rather than with ``pa.table(cols)``: pyarrow's conversion of Python lists and NumPy
+    arrays first asks whether the input is a pandas object, which imports pandas (~0.3 s and ~40 MiB), a cost every
+    classical run job paid for a library it never uses. Values are type-checked as strictly as ``pa.table`` would
+    (no float in an integer column, no number in a string column); NaN stays a value, ``None`` is null.
+    """
+    import numpy as np
+
+    n = len(next(iter(cols.values()))) if cols else 0
+    arrays = []
+    for name, dtype, _ in COLUMNS:
+        values = cols[name]
+        if len(values) != n:
+            raise ValueError(f"trajectory column {name!r} has {len(values)} values, expected {n}")
+        valid = np.fromiter((v is not None for v in values), dtype=bool, count=n)
+        nulls = n - int(valid.sum())
+        bitmap = None if nulls == 0 else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        if pa.types.is_string(dtype):
+            encoded = [_checked(name, v, str).encode() if v is not None else b"" for v in values]
+            offsets = np.zeros(n + 1, dtype=np.int32)
+            np.cumsum([len(b) for b in encoded], out=offsets[1:])
+            buffers = [bitmap, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+        elif pa.types.is_int64(dtype):
+            data = np.fromiter((0 if v is None else _checked(name, v, int) for v in values), dtype=np.int64, count=n)
+            buffers = [bitmap, pa.py_buffer(data)]
+        elif pa.types.is_float64(dtype):
+            data = np.fromiter((0.0 if v is None else _checked(name, v, float) for v in values), np.float64, count=n)
+            buffers = [bitmap, pa.py_buffer(data)]
+        else:  # a new column type needs its own buffer layout here
+            raise TypeError(f"trajectory column {name!r}: no buffer layout for {dtype}")
+        arrays.append(pa.Array.from_buffers(dtype, n, buffers, null_count=nulls))
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def _checked(name: str, value: Any, kind: type) -> Any:
+    """``value`` as ``kind`` (str, int or float), or a one-line error naming the column (bools are not numbers)."""
+    import numbers
+
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = {
+        str: isinstance(value, str),
+        # pa.table stored 3.0 as 3 (and silently truncated 1.5): whole floats stay accepted, fractions are an error
+        int: number and (isinstance(value, numbers.Integral) or float(value).is_integer()),
+        float: number,
+    }[kind]
+    if not ok:
+        raise TypeError(f"trajectory column {name!r}: {value!r} is not a {kind.__name__}")
+    return kind(value) if kind is not str else value

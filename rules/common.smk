@@ -22,7 +22,7 @@ except StudyConfigError as err:
 
 # Snakemake's own schema validation fills the same defaults (and documents the schema); ours ran first because it
 # reports one line naming the key and the allowed values.
-validate(config, "../config/schema.yaml")
+validate(config, "../hpo/config.schema.yaml")
 
 config["llm_cache"] = STUDY[
     "llm_cache"

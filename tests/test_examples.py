@@ -1,4 +1,4 @@
-"""The README's library example runs as a plain script and prints what it promises."""
+"""The library example (docs/library.md) runs as a plain script and prints what it promises."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ its insight job at the given budgets (plus the prior, budget 0), against a fresh
 model call. Prints the run's own prompt and completion tokens, the insight calls' tokens (re-asks included), the
 ratio, the insight job's wall time, and per statement: tokens, attempts, repairs, fallback and the top hyperparameter.
 
-Usage: python benchmarks/insight_tokens.py [--benchmarks mlp-credit_g ...] [--trials 30] [--init 10]
+Usage: python perf/insight_tokens.py [--benchmarks mlp-credit_g ...] [--trials 30] [--init 10]
        [--budgets 10 20 30] [--seed 0]
 """
 

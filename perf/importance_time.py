@@ -1,7 +1,7 @@
 """Time the exact functional ANOVA (rank and raw transforms, main effects and all pairs) of every shipped table.
 
-    python benchmarks/importance_time.py                  # all 15 tables, converted into a temp dir first
-    python benchmarks/importance_time.py --tables results/tables --ids mlp-car nb201-cifar10
+    python perf/importance_time.py                  # all 15 tables, converted into a temp dir first
+    python perf/importance_time.py --tables results/tables --ids mlp-car nb201-cifar10
 
 Table conversion is not timed (the workflow does it once, in rule convert_table); the time covers what rule
 ``importance`` computes: loading the .npz, averaging over the table's seeds, rank transform, decomposition.

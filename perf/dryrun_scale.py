@@ -1,10 +1,12 @@
 """Planning time of large studies (printed, not asserted): ``snakemake -n`` for 2,400 and 24,000 run jobs.
 
 A study of many seeds is planned from scratch (empty working directory: every job is planned) by the real workflow,
-as a researcher would before submitting it. Goal: <= 30 s. ``--profile`` runs the dry run under cProfile and prints
+as a researcher would before submitting it. Goal: <= 30 s. The same number of jobs is also planned from a bare
+Snakefile (one rule per run job with one lambda param and a log, plus a target rule: Snakemake's own cost for that
+DAG), and the ratio printed; target <= 1.5 x at 24,000 jobs. ``--profile`` runs the dry run under cProfile and prints
 where the time goes, grouped by source file (Snakemake's DAG code vs. this workflow's input/params functions).
 
-Usage: python benchmarks/dryrun_scale.py [--jobs 2400 24000] [--profile] [--timeout 900]
+Usage: python perf/dryrun_scale.py [--jobs 2400 24000] [--profile] [--timeout 900]
 """
 
 from __future__ import annotations
@@ -54,11 +56,36 @@ def study(n_jobs: int) -> dict[str, object]:
     }
 
 
-def dry_run(n_jobs: int, workdir: Path, profile: Path | None, timeout: float) -> tuple[float, int]:
-    """Seconds for ``snakemake -n`` of the study, and the number of run jobs it planned."""
+# Snakemake's own planning cost for the same number of run jobs: the study's config, no library, no validation.
+BARE_SNAKEFILE = """
+rule all:
+    input:
+        expand("runs/{b}/{m}/{s}.parquet", b=config["benchmarks"], m=list(config["methods"]), s=config["seeds"]),
+
+
+rule run:
+    output:
+        "runs/{b}/{m}/{s}.parquet",
+    log:
+        "logs/{b}/{m}/{s}.log",
+    params:
+        spec=lambda wildcards: {"method": wildcards.m, "n_trials": config["n_trials"]},
+    shell:
+        "touch {output} {log}"
+"""
+
+
+def dry_run(n_jobs: int, workdir: Path, profile: Path | None, timeout: float, bare: bool = False) -> tuple[float, int]:
+    """Seconds for ``snakemake -n`` of the study, and the number of run jobs it planned (``bare``: the bare
+    Snakefile instead of the workflow)."""
+    workdir.mkdir(exist_ok=True)
     cfg = workdir / "study.yaml"
     cfg.write_text(yaml.safe_dump(study(n_jobs)))
-    smk = ["-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir / "wd"), "-n", "--quiet", "rules"]
+    snakefile = ROOT / "Snakefile"
+    if bare:
+        snakefile = workdir / "Snakefile.bare"
+        snakefile.write_text(BARE_SNAKEFILE)
+    smk = ["-m", "snakemake", "-s", str(snakefile), "-d", str(workdir / "wd"), "-n", "--quiet", "rules"]
     smk += ["--configfile", str(cfg)]
     cmd = [sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []), *smk]
     t0 = time.perf_counter()
@@ -98,7 +125,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="run under cProfile and print the hot spots")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per dry run before giving up")
     args = ap.parse_args()
-    print(f"{'run jobs':>9} {'planned':>8} {'seconds':>8} {'x 30 s goal':>11}")
+    print(f"{'run jobs':>9} {'planned':>8} {'seconds':>8} {'x 30 s goal':>11} {'bare s':>7} {'x bare (<= 1.5)':>15}")
     for n_jobs in args.jobs:
         with tempfile.TemporaryDirectory(prefix="dryrun-scale-") as tmp:
             profile = Path(tmp) / "profile.out" if args.profile else None
@@ -107,7 +134,11 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 print(f"{n_jobs:>9} {'?':>8} {'>' + str(int(args.timeout)):>8} {args.timeout / GOAL_S:>10.1f}+")
                 continue
-            print(f"{n_jobs:>9} {planned:>8} {seconds:>8.1f} {seconds / GOAL_S:>11.2f}", flush=True)
+            bare, bare_planned = dry_run(n_jobs, Path(tmp) / "bare", None, args.timeout, bare=True)
+            if bare_planned != planned:
+                raise SystemExit(f"the bare Snakefile planned {bare_planned} run jobs, the workflow {planned}")
+            ratio = seconds / bare
+            print(f"{n_jobs:>9} {planned:>8} {seconds:>8.1f} {seconds / GOAL_S:>11.2f} {bare:>7.1f} {ratio:>15.2f}")
             if profile:
                 print(f"  own time by file (cProfile, {n_jobs} jobs):")
                 for name, secs in top_by_file(profile):

@@ -8,7 +8,7 @@ at reduced sample counts and its per-call times are extrapolated to the publishe
 surrogate seconds per call (repeats of one prompt with a new seed included, which llama.cpp's prompt cache
 shortens). Token counts per call are extrapolated the same way.
 
-Usage: python benchmarks/llambo_costs.py [--benchmark mlp-credit_g] [--n-init 5]
+Usage: python perf/llambo_costs.py [--benchmark mlp-credit_g] [--n-init 5]
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@
    run (the methods' real prompts for a simulated history, SmolLM2's tokenizer as a stand-in for the endpoint's),
    completion tokens and re-ask rate as measured in 4, priced at OpenAI's list prices.
 
-Usage: python benchmarks/llm_costs.py [--trials 12] [--kind-trials 10] [--benchmark mlp-credit_g] [--skip-legacy]
+Usage: python perf/llm_costs.py [--trials 12] [--kind-trials 10] [--benchmark mlp-credit_g] [--skip-legacy]
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def embedded_run(n_trials: int) -> None:
         )
 
 
-KINDS = ("llm", "llambo_lite", "llm_tpe")  # the published llambo: benchmarks/llambo_costs.py
+KINDS = ("llm", "llambo_lite", "llm_tpe")  # the published llambo: perf/llambo_costs.py
 # USD per 1M tokens (input, output), OpenAI list prices of 2025.
 PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00)}
 
