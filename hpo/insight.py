@@ -58,6 +58,7 @@ def _ask(opt: LLMOptimizer) -> dict[str, Any]:
     return {
         "weights": uniform(space) if fallback else parsed.weights,
         "best_region": None if fallback else parsed.best_region,
+        "top_interaction": None if fallback else parsed.top_interaction,
         "repaired": not fallback and bool(parsed.repairs),
         "repairs": reasks if fallback else [*reasks, *parsed.repairs],
         "fallback": fallback,
