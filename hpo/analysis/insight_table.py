@@ -106,13 +106,12 @@ def _scores(st: dict[str, Any], record: dict[str, Any] | None) -> dict[str, Any]
         out.update({k: hit[k] for k in REGION_COLUMNS})
         out["note"] = "; ".join(filter(None, [out.get("note", ""), hit.get("note", "")]))
     if st["source"] == "chance":  # the permutation null: its expected scores are the chance levels
-        for m in metrics():
-            out[m], out[f"{m}_norm"] = out[f"{m}_chance"], 0.0
-        if pairs:
-            out["pair_hit"], out["pair_hit_norm"] = out["pair_hit_chance"], 0.0
-        gamma = float(record.get("gamma", math.nan))
+        for m in [*metrics(), "pair_hit"]:
+            chance = out[f"{m}_chance"]
+            out[m], out[f"{m}_norm"] = chance, 0.0 if math.isfinite(chance) else math.nan
+        gamma = float((record.get("region") or {}).get("base_rate", record.get("gamma", math.nan)))
         out.update(region_share=gamma, region_base_rate=gamma, region_norm=0.0 if math.isfinite(gamma) else math.nan)
-        out["note"] = "expected scores of a uniformly random statement"
+        out["note"] = "; ".join(filter(None, ["expected scores of a uniformly random statement", out.get("note")]))
     return out
 
 
