@@ -160,7 +160,17 @@ def test_request_is_the_runs_prompt_plus_the_question_and_is_cached(llm_run: dic
     good = _reply({"alpha": 0.1, "batch_size": 0.2, "depth": 0.1, "learning_rate_init": 0.5, "width": 0.1})
     doc, sent = _ask(llm_run, tmp_path, lambda r: good, [4, 6])
     spec = llm_run["spec"]
-    assert list(doc) == ["benchmark", "method", "kind", "seed", "fingerprint", "hyperparameters", "statements"]
+    assert list(doc) == [
+        "benchmark",
+        "method",
+        "kind",
+        "seed",
+        "fingerprint",
+        "hyperparameters",
+        "anonymized",
+        "statements",
+    ]
+    assert doc["anonymized"] is False
     assert (doc["benchmark"], doc["method"], doc["kind"], doc["seed"]) == ("mlp-car", "llm", "llm", 0)
     assert doc["fingerprint"] == spec.fingerprint == read_meta(llm_run["path"])["spec"]["fingerprint"]
     assert doc["hyperparameters"] == list(space)
