@@ -244,3 +244,37 @@ def test_classical_kinds_ignore_the_option(tmp_path: Path) -> None:
     assert not isinstance(opt, Anonymized) and list(opt.space) == MLP
     run_to_file(spec, tmp_path / "0.parquet")
     assert "name_map" not in read_meta(tmp_path / "0.parquet")
+
+
+def _any_kind(request: dict[str, Any]) -> str:
+    """Proposals and insight questions from the schema; LLAMBO's surrogate gets one loss per candidate."""
+    props = request["response_format"]["json_schema"]["schema"]["properties"]
+    if "losses" in props:
+        return json.dumps({"losses": [0.3 + 0.01 * i for i in range(props["losses"].get("minItems", 1))]})
+    return first_valid_config(request)
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"), [("llm", {}), ("llm_tpe", {"llm_every": 1}), ("llambo", {}), ("mm_llm_blank", {})]
+)
+def test_every_llm_kind_is_anonymized_at_the_harness(tmp_path: Path, kind: str, params: dict[str, Any]) -> None:
+    with FakeOpenAI(_any_kind) as fake:
+        p = {"endpoint": "fake", "endpoint_config": _endpoint(fake.url), "cache": "off", **params}
+        spec = build_spec(
+            benchmark="mlp-car",
+            method=kind,
+            kind=kind,
+            seed=0,
+            n_trials=N_TRIALS,
+            n_init=N_INIT,
+            params=p,
+            anonymize=True,
+        )
+        run_to_file(spec, tmp_path / "0.parquet")
+        bodies = [_without_images(b) for b in fake.requests]
+    assert bodies and all("x4" in b for b in bodies)  # every request names the hyperparameters, as x1..x5
+    assert not {name for b in bodies for name in MLP if name in b}
+    table = read(tmp_path / "0.parquet")
+    assert all(set(json.loads(c)) == set(MLP) for c in table.column("config").to_pylist())
+    assert "llm" in table.column("origin").to_pylist()  # the model's proposals were translated back and evaluated
+    assert read_meta(tmp_path / "0.parquet")["name_map"] == name_map(B.make("mlp-car").space)
