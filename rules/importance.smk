@@ -64,8 +64,10 @@ rule insight_stats:
         code=code_digest("insight_stats.py"),
         budgets=STUDY["budgets"],
         roles=ROLES,
-        llm_methods=sorted(LLM_METHODS),
+        kinds={m: METHODS[m]["kind"] for m in METHODS},
+        llm_methods=[m for m in METHODS if m in LLM_METHODS],  # study order: the first is the primary default
         alpha=ALPHA,
+        settings=STUDY["insight"],
     script:
         "../workflow_scripts/insight_stats.py"
 
@@ -73,6 +75,7 @@ rule insight_stats:
 rule plot_insight:
     input:
         scores=f"{RESULTS}/stats/insight.csv",
+        summary=f"{RESULTS}/stats/insight_summary.csv",
         importance=importance_files,
     output:
         png=report(
@@ -89,6 +92,6 @@ rule plot_insight:
     params:
         code=code_digest("plot_insight.py"),
         methods=list(METHODS),
-        roles=ROLES,
+        metric=STUDY["insight"].get("primary_contrast", {}).get("metric", "kendall_tau"),
     script:
         "../workflow_scripts/plot_insight.py"

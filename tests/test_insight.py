@@ -279,8 +279,11 @@ def test_ladder_rungs_are_the_analyses_of_the_right_trials(study):
     assert json.loads(pick.loc["data_fanova", "weights"]) == pytest.approx(own, abs=1e-6)
     assert json.loads(pick.loc["data_fanova_random", "weights"]) == pytest.approx(rand, abs=1e-6)
     assert "random_search's first 12 trials" in pick.loc["data_fanova_random", "note"]
-    prior = json.loads(s[(s["benchmark"] == "mlp-car") & (s["method"] == "llm") & (s["seed"] == 1)
-                         & (s["source"] == "prior")]["weights"].iloc[0])  # fmt: skip
+    prior = json.loads(
+        s[(s["benchmark"] == "mlp-car") & (s["method"] == "llm") & (s["seed"] == 1) & (s["source"] == "prior")][
+            "weights"
+        ].iloc[0]
+    )
     mixed = json.loads(pick.loc["prior_data", "weights"])
     assert mixed == pytest.approx({k: (prior[k] + own[k]) / 2 for k in own}, abs=1e-5)
     # the plotted pair is shown on every source of the run, the image_echo rung echoes itself where it names a pair
@@ -372,3 +375,49 @@ def test_statement_naming_other_hyperparameters_stops_with_context(study):
     ]
     with pytest.raises(ValueError, match=r"mlp-car / llm / seed 0 / budget 0 \(prior\): stated hyperparameters"):
         ins.compute(study["df"].iloc[:0], {"mlp-car": study["records"]["mlp-car"]}, wrong, [4], ROLES)
+
+
+def test_figure(study, tmp_path):
+    from PIL import Image
+
+    from hpo.analysis.insight_plots import plot_insight
+
+    outs = [tmp_path / "insight.png", tmp_path / "insight.pdf"]
+    out = study["out"]
+    titles = plot_insight(out / "insight.csv", out / "insight_summary.csv", study["importance"], outs, METHODS)
+    assert titles[: len(BENCHES)] == [f"{b} (exact_grid)" for b in BENCHES]
+    # every LLM method has a score panel, by method (not only those with a role)
+    assert titles[len(BENCHES) :] == [f"{m}: kendall_tau vs. budget and rung" for m in ROLES]
+    with Image.open(outs[0]) as im:
+        assert im.size[0] > 600 and im.size[1] > 400
+    assert outs[1].read_bytes().startswith(b"%PDF")
+
+
+def test_report_opens_with_the_verdicts(study, tmp_path):
+    from hpo.analysis.report import INSIGHT_TITLE, write_report_md
+
+    text = write_report_md(study["out"], tmp_path / "report.md", html_out=tmp_path / "summary.html")
+    section = text[text.index(f"## {INSIGHT_TITLE}") :]
+    lines = [line for line in section.splitlines() if line.startswith("- ")]
+    assert lines[0].startswith("- **Primary contrast** (llm model vs the best baseline rung")
+    assert lines[1].startswith("- **Better than chance?**") and "n = 2 benchmarks" in lines[1]
+    assert lines[2].startswith("- **Better than the data analysis?**") and "model vs data_fanova" in lines[2]
+    assert lines[3].startswith("- **Does seeing images help beyond echoing them?**")
+    assert "gain over its own prior" in lines[3] and "echo rate" in lines[3]
+    assert "p_holm" in lines[1] and "[" in lines[1]  # effect, interval, n and the adjusted p
+    html = (tmp_path / "summary.html").read_text()
+    assert INSIGHT_TITLE in html and "<b>Better than chance?</b>" in html
+    # without the insight tables the section says so instead of failing
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "Not computed" in write_report_md(empty, tmp_path / "r2.md")
+
+
+def test_report_says_when_the_image_question_is_not_answerable(study, tmp_path):
+    from hpo.analysis.report_insight import NO_IMAGES, insight_verdicts
+
+    tests = study["tables"]["insight_tests"]
+    text_only = tests[~tests["contrast"].str.startswith(("gain over prior", "echo rate"))]
+    lines = insight_verdicts(text_only)
+    assert lines[-1] == f"**Does seeing images help beyond echoing them?** {NO_IMAGES}."
+    assert len(insight_verdicts(tests.iloc[:0])) == 3

@@ -69,13 +69,19 @@ def pairs_table(
         low, high = inference.interval(gain.to_numpy(float), n_bootstrap)
         rows.append(
             {
-                "budget": budget, "method": method, "kind": kind, "role": role, "n_runs": len(model),
+                "budget": budget,
+                "method": method,
+                "kind": kind,
+                "role": role,
+                "n_runs": len(model),
                 "echo_rate": pd.to_numeric(model["echo"], errors="coerce").mean() if len(model) else math.nan,
                 "plotted_is_true_top_pair": sum(hits) / len(hits) if hits else math.nan,
-                "gain_over_prior": gain.mean() if len(gain) else math.nan, "gain_ci_low": low, "gain_ci_high": high,
+                "gain_over_prior": gain.mean() if len(gain) else math.nan,
+                "gain_ci_low": low,
+                "gain_ci_high": high,
                 "n_benchmarks": len(gain),
             }
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows, columns=PAIRS_COLUMNS)
 
 
@@ -186,8 +192,16 @@ def write_insight(
         importance[rec["benchmark"]] = rec
     insight = [load_insight(p) for p in insight_paths if Path(p).exists()]
     tables, notes = compute(
-        df, importance, insight, budgets, roles,
-        kinds=kinds, llm_methods=llm_methods, status=status, alpha=alpha, settings=settings,
-    )  # fmt: skip
+        df,
+        importance,
+        insight,
+        budgets,
+        roles,
+        kinds=kinds,
+        llm_methods=llm_methods,
+        status=status,
+        alpha=alpha,
+        settings=settings,
+    )
     write_tables(out_dir, tables, TITLES, notes, [n for n in (traj_note, status_note) if n])
     return tables

@@ -64,9 +64,13 @@ def interval(d: np.ndarray, n_bootstrap: int, seed: int = BOOTSTRAP_SEED, level:
     if np.ptp(d) == 0:
         return float(d[0]), float(d[0])
     res = bootstrap(
-        (d,), np.mean, n_resamples=n_bootstrap, confidence_level=level, method="percentile",
+        (d,),
+        np.mean,
+        n_resamples=n_bootstrap,
+        confidence_level=level,
+        method="percentile",
         random_state=np.random.default_rng(seed),
-    )  # fmt: skip
+    )
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
