@@ -136,3 +136,9 @@ def test_summary_per_family_with_interval():
     assert row["n_benchmarks"] == 3 and row["kendall_tau_norm"] == pytest.approx(1.7 / 3)
     assert 0.4 - 1e-9 <= row["kendall_tau_norm_ci_low"] <= row["kendall_tau_norm_ci_high"] <= 0.8 + 1e-9
     assert set(s["family"]) == {"all", "mlp", "nb201", "fcnet"}
+
+
+def test_primary_budget_must_be_a_reporting_budget():
+    with pytest.raises(ValueError, match="insight.primary_contrast.budget 7 is not a reporting budget"):
+        inf.resolve_primary({"budget": 7}, ["llm"], [10, 20])
+    assert inf.resolve_primary(None, ["llm", "mm"], [10, 20]) == {**inf.DEFAULTS, "method": "llm", "budget": 20}

@@ -107,6 +107,10 @@ def resolve_primary(config: dict[str, Any] | None, methods: Sequence[str], budge
         primary["method"] = methods[0]
     if primary["budget"] is None and budgets:
         primary["budget"] = max(budgets)
+    if budgets and primary["budget"] not in budgets:
+        raise ValueError(
+            f"insight.primary_contrast.budget {primary['budget']} is not a reporting budget {list(budgets)}"
+        )
     return primary
 
 
