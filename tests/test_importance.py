@@ -142,13 +142,13 @@ def test_table_grid_mismatch_is_one_line(table_dir, tmp_path):
 def test_sampled_importance_is_seeded_and_stores_its_design():
     a = imp.importance_json("synth-branin", n_sample=64, n_bootstrap=20)
     b = imp.importance_json("synth-branin", n_sample=64, n_bootstrap=20)
-    assert a["method"] == "sobol_analytic" and a["n_points"] == 64 * 4
+    assert a["method"] == "sobol_analytic" and a["n_points"] == 64 * 5  # A, B, two mixed, one pair matrix
     assert a["transforms"] == b["transforms"]  # fixed design and bootstrap seeds
     assert "Sobol indices of the analytic function" in a["estimator"] and a["gamma"] == imp.GAMMA
     rank = a["transforms"]["rank"]
     assert set(rank["main"]) == {"x0", "x1"} and all(0 <= v <= 1 for v in rank["main"].values())
     assert all(lo <= hi for lo, hi in rank["main_ci"].values()) and set(rank["total"]) == {"x0", "x1"}
-    assert rank["pairs"] == {} and "no pairwise terms" in a["note"]
+    assert set(rank["pairs"]) == set(rank["pairs_ci"]) == {"x0|x1"} and rank["top_interaction"] == ["x0", "x1"]
     assert a["region"]["kind"] == "sample" and a["region"]["n_points"] == 2 * 64
     json.dumps(a)  # JSON-serializable as is
 

@@ -41,13 +41,19 @@ def test_ishigami_indices_match_the_published_values():
     assert total == pytest.approx([0.5576, 0.4424, 0.2437], abs=1e-4)
     rec = ts.sobol_importance(ishigami_bench(), n=2**14, n_bootstrap=200)
     raw = rec["transforms"]["raw"]
-    assert rec["method"] == "sobol_analytic" and rec["n_points"] == 2**14 * 5
+    assert rec["method"] == "sobol_analytic" and rec["n_points"] == 2**14 * 8  # A, B, 3 mixed, 3 pair matrices
     for name, s1, st in zip(["x0", "x1", "x2"], first, total):
         assert raw["main"][name] == pytest.approx(s1, abs=0.02)
         assert raw["total"][name] == pytest.approx(st, abs=0.02)
         lo, hi = raw["main_ci"][name]
         assert lo - 0.01 <= s1 <= hi + 0.01  # the interval covers the truth (up to QMC bias)
     assert raw["top_pair"] == ["x1", "x0"]
+    # the only interaction is x0 with x2 (b x2^4 sin x0): its pair term is the whole of ST_2
+    assert raw["pairs"]["x0|x2"] == pytest.approx(total[2], abs=0.02)
+    assert raw["pairs"]["x0|x1"] == pytest.approx(0.0, abs=0.02) and raw["pairs"]["x1|x2"] == pytest.approx(
+        0.0, abs=0.02
+    )
+    assert raw["top_interaction"] == ["x0", "x2"]
     assert raw["tie_groups"] == []  # 0.31 vs 0.44 vs 0: distinguishable at n = 2^14
 
 
@@ -113,6 +119,7 @@ def test_live_benchmark_stores_its_evaluations_and_region():
     for t in imp.TRANSFORMS:
         res = rec["transforms"][t]
         assert set(res["main_ci"]) == {"C", "gamma"} and res["pairs"] == {} and res["pairs_ci"] == {}
+    assert "pairs are empty" in rec["note"]
     from hpo.analysis.truth_region import region_hit
 
     hit = region_hit(rec, {"hyperparameter": "gamma", "low": 1e-3, "high": 1.0})

@@ -23,19 +23,22 @@ surrogate, so the truth shares no estimator with the data-analysis baseline (Opt
   benchmarks train a model per evaluation, so n is the largest power of two whose n (d + 2) evaluations fit in
   :data:`TRUTH_SECONDS` (timed from the stored reference values, or from a pilot evaluation), within
   [:data:`N_MIN`, :data:`N_MAX`]; the evaluations are stored in the record (``sample``), so they are made once.
-* Pairs: the design gives no second-order terms, so ``pairs`` is {} (said in the note); ``region`` is the
-  design's A and B rows (independent draws from the measure) with their losses.
+* Pairs (analytic functions only): the pairwise term of (i, j) is the closed second-order index, estimated like a
+  first-order one from the matrix A with columns i and j taken from B, minus S_i and S_j (Saltelli 2002). On live
+  benchmarks those d (d - 1) / 2 extra matrices would double the fits, so ``pairs`` is {} there (said in the note).
+* Region: the design's A and B rows (independent draws from the measure) with their losses.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo.analysis.importance import CI_LEVEL, GAMMA, percentile_ci, rank_transform, summarize
+from hpo.analysis.importance import CI_LEVEL, GAMMA, pair_key, percentile_ci, rank_transform, summarize
 from hpo.analysis.truth_region import sample_region
 
 if TYPE_CHECKING:
@@ -161,41 +164,60 @@ def _saltelli(f_a: np.ndarray, f_b: np.ndarray, f_ab: np.ndarray) -> tuple[np.nd
     return np.nan_to_num(first), np.nan_to_num(total)
 
 
-def _indices(f_a: np.ndarray, f_b: np.ndarray, f_ab: np.ndarray, n_bootstrap: int, seed: int) -> dict[str, np.ndarray]:
-    """First/total-order indices (``scipy.stats.sobol_indices`` on the given evaluations) and percentile intervals
-    from resampling design rows with replacement (A, B and the mixed rows of one index together).
+def _indices(
+    f_a: np.ndarray, f_b: np.ndarray, f_ab: np.ndarray, f_pair: np.ndarray, n_bootstrap: int, seed: int
+) -> dict[str, np.ndarray]:
+    """First/total-order indices (``scipy.stats.sobol_indices`` on the given evaluations), pair terms from the
+    closed second-order matrices ``f_pair`` (P x n, may be empty) and percentile intervals from resampling design
+    rows with replacement (A, B and the mixed rows of one index together).
 
     Not ``SobolResult.bootstrap``: its BCa interval runs a jackknife of n recomputations (O(n^2): ~100 s at the
     analytic n = 2^14); a percentile bootstrap of the same rows costs milliseconds.
     """
     from scipy.stats import sobol_indices
 
-    if f_ab.shape[0] == 1:  # one input carries all the variance of a deterministic function (scipy fails on d=1)
+    d = f_ab.shape[0]
+    if d == 1:  # one input carries all the variance of a deterministic function (scipy fails on d=1)
         one = np.ones(1)
         return {"first": one, "total": one, "first_ci": np.ones((1, 2)), "total_ci": np.ones((1, 2))}
     res = sobol_indices(func={"f_A": f_a[None, :], "f_B": f_b[None, :], "f_AB": f_ab[:, None, :]}, n=f_a.size)
     out = {"first": np.atleast_1d(res.first_order), "total": np.atleast_1d(res.total_order)}
+    pairs = list(itertools.combinations(range(d), 2))[: f_pair.shape[0]]
+
+    def pair_terms(rows: np.ndarray) -> np.ndarray:  # closed index of (i, j) minus S_i and S_j, per resample
+        first, _ = _saltelli(f_a[rows], f_b[rows], f_ab[:, rows])
+        closed, _ = _saltelli(f_a[rows], f_b[rows], f_pair[:, rows])
+        return np.stack([closed[:, k] - first[:, i] - first[:, j] for k, (i, j) in enumerate(pairs)], axis=1)
+
+    if pairs:
+        out["pair"] = pair_terms(np.arange(f_a.size)[None, :])[0]
     if n_bootstrap > 0:
         rng = np.random.default_rng(seed)
-        firsts, totals = [], []
+        parts: dict[str, list[np.ndarray]] = {"first": [], "total": [], "pair": []}
         for start in range(0, n_bootstrap, 50):  # chunks bound the memory: 50 x n x d floats
-            idx = rng.integers(0, f_a.size, size=(min(50, n_bootstrap - start), f_a.size))
-            first, total = _saltelli(f_a[idx], f_b[idx], f_ab[:, idx])
-            firsts.append(first)
-            totals.append(total)
-        out["first_ci"] = np.array(percentile_ci(np.concatenate(firsts)))
-        out["total_ci"] = np.array(percentile_ci(np.concatenate(totals)))
+            rows = rng.integers(0, f_a.size, size=(min(50, n_bootstrap - start), f_a.size))
+            first, total = _saltelli(f_a[rows], f_b[rows], f_ab[:, rows])
+            parts["first"].append(first)
+            parts["total"].append(total)
+            if pairs:
+                parts["pair"].append(pair_terms(rows))
+        for key, chunks in parts.items():
+            if chunks:
+                out[f"{key}_ci"] = np.array(percentile_ci(np.concatenate(chunks)))
     return out
 
 
 def _transform_result(names: list[str], idx: dict[str, np.ndarray]) -> dict[str, Any]:
     main = {h: float(max(v, 0.0)) for h, v in zip(names, idx["first"])}
     total = {h: float(max(v, 0.0)) for h, v in zip(names, idx["total"])}
-    result: dict[str, Any] = {"main": main, "pairs": {}, "total": total}
-    result.update(sum_main=float(sum(main.values())), sum_pairs=math.nan)
-    if "first_ci" in idx:
-        result["main_ci"] = {h: [float(lo), float(hi)] for h, (lo, hi) in zip(names, idx["first_ci"])}
-        result["total_ci"] = {h: [float(lo), float(hi)] for h, (lo, hi) in zip(names, idx["total_ci"])}
+    keys = [pair_key(names[i], names[j]) for i, j in itertools.combinations(range(len(names)), 2)]
+    pairs = {k: float(max(v, 0.0)) for k, v in zip(keys, idx.get("pair", []))}
+    result: dict[str, Any] = {"main": main, "pairs": pairs, "total": total}
+    result.update(sum_main=float(sum(main.values())), sum_pairs=float(sum(pairs.values())) if pairs else math.nan)
+    for key, out in (("first", "main"), ("total", "total"), ("pair", "pairs")):
+        if f"{key}_ci" in idx:
+            labels = names if key != "pair" else keys
+            result[f"{out}_ci"] = {h: [float(lo), float(hi)] for h, (lo, hi) in zip(labels, idx[f"{key}_ci"])}
     return summarize(result)
 
 
@@ -223,22 +245,30 @@ def sobol_importance(
     f_ab = np.empty((len(names), n))
     for i, h in enumerate(names):
         f_ab[i] = evaluate({**val_a, h: val_b[h]})
+    # closed second-order matrices (A with the columns of i and j from B): cheap only for analytic functions
+    pairs = list(itertools.combinations(names, 2)) if vectorized else []
+    f_pair = np.empty((len(pairs), n))
+    for k, (h, g) in enumerate(pairs):
+        f_pair[k] = evaluate({**val_a, h: val_b[h], g: val_b[g]})
     eval_seconds = time.perf_counter() - t0
-    notes = ["the Sobol design gives no pairwise terms: pairs are empty"]
-    pooled = np.concatenate([f_a, f_b, f_ab.ravel()])
+    notes = [] if vectorized else ["pair terms need d (d - 1) / 2 more fits per row: pairs are empty"]
+    pooled = np.concatenate([f_a, f_b, f_ab.ravel(), f_pair.ravel()])
     bad = ~np.isfinite(pooled)
     if bad.any():  # a failed fit counts as the worst loss seen
         worst = float(np.nanmax(np.where(bad, np.nan, pooled)))
-        f_a, f_b, f_ab = (np.where(np.isfinite(x), x, worst) for x in (f_a, f_b, f_ab))
+        f_a, f_b, f_ab, f_pair = (np.where(np.isfinite(x), x, worst) for x in (f_a, f_b, f_ab, f_pair))
         notes.append(f"{int(bad.sum())} of {pooled.size} losses were not finite and count as the worst ({worst:.4g})")
-        pooled = np.concatenate([f_a, f_b, f_ab.ravel()])
+        pooled = np.concatenate([f_a, f_b, f_ab.ravel(), f_pair.ravel()])
     ranks = rank_transform(pooled) / pooled.size
-    r_a, r_b, r_ab = ranks[:n], ranks[n : 2 * n], ranks[2 * n :].reshape(f_ab.shape)
+    cuts = np.cumsum([n, n, f_ab.size])
+    r_a, r_b, r_ab, r_pair = ranks[: cuts[0]], ranks[cuts[0] : cuts[1]], ranks[cuts[1] : cuts[2]], ranks[cuts[2] :]
     transforms = {
-        "rank": _transform_result(names, _indices(r_a, r_b, r_ab, n_bootstrap, seed)),
-        "raw": _transform_result(names, _indices(f_a, f_b, f_ab, n_bootstrap, seed)),
+        "rank": _transform_result(
+            names, _indices(r_a, r_b, r_ab.reshape(f_ab.shape), r_pair.reshape(f_pair.shape), n_bootstrap, seed)
+        ),
+        "raw": _transform_result(names, _indices(f_a, f_b, f_ab, f_pair, n_bootstrap, seed)),
     }
-    n_eval = n * (len(names) + 2)
+    n_eval = n * (len(names) + 2 + len(pairs))
     m = min(n, REGION_MAX // 2) if vectorized else n
     region = sample_region(
         {h: np.concatenate([val_a[h][:m], val_b[h][:m]]) for h in names},
@@ -255,7 +285,8 @@ def sobol_importance(
         "method": "sobol_analytic" if vectorized else "sobol_sample",
         "estimator": (
             f"first- and total-order Sobol indices of {what} (scipy.stats.sobol_indices: Saltelli 2010 first order, "
-            f"Jansen total order) on a scrambled Sobol design of n={n} base points on ConfigSpace's sampling measure; "
+            f"Jansen total order{'; closed second-order pair terms' if pairs else ''}) on a scrambled Sobol design "
+            f"of n={n} base points on ConfigSpace's sampling measure; "
             f"{CI_LEVEL:.0%} bootstrap intervals ({n_bootstrap} resamples)"
         ),
         "hyperparameters": names,
