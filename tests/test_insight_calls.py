@@ -187,6 +187,15 @@ def test_request_is_the_runs_prompt_plus_the_question_and_is_cached(llm_run: dic
     assert _text(sent[0]).endswith(request_text(space))
     for req in sent:
         assert req["response_format"]["json_schema"]["schema"] == insight_schema(space)
+    # weights first (a cut-off reply keeps them), the pair last; the pair is two of the space's names
+    schema = insight_schema(space)
+    assert list(schema["properties"]) == schema["required"] == ["weights", "best_region", "top_interaction"]
+    assert schema["properties"]["top_interaction"] == {
+        "type": "array",
+        "items": {"enum": list(space)},
+        "minItems": 2,
+        "maxItems": 2,
+    }
 
     for s in doc["statements"]:
         assert list(s) == STATEMENT_KEYS
@@ -367,7 +376,9 @@ def test_one_hyperparameter_ranges_and_a_schema_that_validates_its_replies() -> 
     )
     assert parsed.error is None and parsed.weights == {"x": 1.0}
     assert parsed.best_region == {"hyperparameter": "x", "low": 3.0, "high": 10.0}  # clipped, ends in order
-    assert [n.split(":")[0] for n in parsed.repairs] == ["unnormalized", "region"]
+    assert [n.split(":")[0] for n in parsed.repairs] == ["unnormalized", "region"]  # no pair to ask for, none missed
+    assert parsed.top_interaction is None and "top_interaction" not in request_text(space)
+    assert list(insight_schema(space)["properties"]) == ["weights", "best_region"]
     assert uniform(space) == {"x": 1.0}
 
     # a reply cut off by max_tokens keeps every complete value, escaped quotes included
