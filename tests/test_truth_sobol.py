@@ -39,9 +39,9 @@ def test_ishigami_indices_match_the_published_values():
     # the published rounded values (a = 7, b = 0.1)
     assert first == pytest.approx([0.3139, 0.4424, 0.0], abs=1e-4)
     assert total == pytest.approx([0.5576, 0.4424, 0.2437], abs=1e-4)
-    rec = ts.sobol_importance(ishigami_bench(), n=2**14, n_bootstrap=200)
+    rec = ts.sobol_importance(ishigami_bench(), n_bootstrap=200)  # the analytic default n
     raw = rec["transforms"]["raw"]
-    assert rec["method"] == "sobol_analytic" and rec["n_points"] == 2**14 * 8  # A, B, 3 mixed, 3 pair matrices
+    assert rec["method"] == "sobol_analytic" and rec["n_points"] == ts.N_ANALYTIC * 8  # A, B, 3 mixed, 3 pair matrices
     for name, s1, st in zip(["x0", "x1", "x2"], first, total):
         assert raw["main"][name] == pytest.approx(s1, abs=0.02)
         assert raw["total"][name] == pytest.approx(st, abs=0.02)
@@ -54,7 +54,7 @@ def test_ishigami_indices_match_the_published_values():
         0.0, abs=0.02
     )
     assert raw["top_interaction"] == ["x0", "x2"]
-    assert raw["tie_groups"] == []  # 0.31 vs 0.44 vs 0: distinguishable at n = 2^14
+    assert raw["tie_groups"] == []  # 0.31 vs 0.44 vs 0: distinguishable at the default n
 
 
 def test_vectorized_bootstrap_formulas_equal_scipys_estimates():
