@@ -181,3 +181,18 @@ def test_the_parrot_echoes_the_plotted_pair(study: dict[str, Any]) -> None:
     rate = study["tables"]["insight_tests"]
     rate = rate[rate["contrast"] == "echo rate: image vs text"]
     assert len(rate) == len(BUDGETS) and (rate["mean_a"] == 1.0).all() and (rate["a"] == "parrot").all()
+
+
+def test_the_stated_region_is_scored_exactly_on_the_grid(study: dict[str, Any]) -> None:
+    from hpo.analysis.truth_region import region_hit
+
+    s = study["tables"]["insight"]
+    model = s[s["source"].isin(["model", "prior"])]
+    hit = region_hit(study["record"], REGION)  # every scripted model states the same region
+    assert np.allclose(model["region_share"], hit["region_share"]) and 0 <= hit["region_share"] <= 1
+    assert np.allclose(model["region_norm"], hit["region_norm"])
+    base = hit["region_base_rate"]
+    assert hit["region_norm"] == pytest.approx((hit["region_share"] - base) / (1 - base))
+    chance = s[s["source"] == "chance"]
+    assert np.allclose(chance["region_share"], base) and np.allclose(chance["region_norm"], 0.0)
+    assert s[s["source"] == "data_fanova"]["region_share"].isna().all()  # the rungs state no region
