@@ -16,6 +16,7 @@ import pytest
 from hpo import benchmarks
 from hpo.analysis import importance as imp
 from hpo.analysis import truth_exact as te
+from hpo.analysis import truth_sobol as ts
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
 
 
@@ -128,6 +129,12 @@ def test_importance_json_of_a_table_round_trips(table_dir, tmp_path):
     table = imp.importance_table([back])
     ranks = table[(table["term"] == "main") & (table["transform"] == "rank")].set_index("hyperparameters")["rank"]
     assert ranks[back["transforms"]["rank"]["top_pair"][0]] == 1
+    # every term kind is in the table, main effects with their seed-bootstrap intervals
+    assert set(table["term"]) == {"main", "pair", "local"}
+    main = table[(table["term"] == "main") & (table["transform"] == "rank")]
+    assert (main["ci_low"] <= main["ci_high"]).all() and main["ci_low"].notna().all()
+    local = table[(table["term"] == "local") & (table["transform"] == "rank")]
+    assert local["share"].sum() == pytest.approx(1.0) and local["rank"].isna().all()
     with pytest.raises(ValueError, match="needs its converted table"):
         imp.importance_json("mlp-car")
 
@@ -184,6 +191,11 @@ def test_one_hyperparameter_benchmark_says_scores_do_not_apply():
     assert record["n_hyperparameters"] == 1
     assert imp.ONE_HP_NOTE in record["note"]
     assert record["transforms"]["rank"]["top_pair"] == []
+    assert record["transforms"]["rank"]["main"] == {"lr": 1.0}  # one input carries all the variance
+    # without a stored evaluation time, a pilot evaluation sizes the design: microseconds -> the largest n
+    timed = imp.importance_json("one-knob", bench=OneKnob(id="one-knob"), n_bootstrap=0)
+    assert timed["sample"]["n"] == ts.N_MAX and timed["method"] == "sobol_sample"
+    assert len(timed["sample"]["f_A"]) == ts.N_MAX
 
 
 def test_optuna_distributions_encode_ordinals_as_indices(table_dir):
