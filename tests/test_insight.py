@@ -18,7 +18,8 @@ from hpo.analysis import insight_sources as src
 from hpo.space import config_json, initial_design
 
 ROLES = {"llm": "text", "mm_llm": "image", "mm_llm_blank": "blank"}
-METHODS = ["random_search", *ROLES]
+LLM = [*ROLES, "llm_tpe"]  # llm_tpe has no role: scored by method and kind, left out of the role contrasts only
+METHODS = ["random_search", *LLM]
 BENCHES = ("mlp-car", "nb201-cifar10")
 SEEDS = (0, 1)
 N_TRIALS, N_INIT = 12, 4
@@ -192,6 +193,7 @@ def study(table_dir, tmp_path_factory):
                 + [statement(x, shares) | {"top_interaction": truth["top_interaction"]} for x in BUDGETS],
                 "mm_llm": [statement(0, reverse)] + [statement(x, reverse) for x in BUDGETS],
                 "mm_llm_blank": [statement(x, uniform, fallback=True) for x in (0, *BUDGETS)],
+                "llm_tpe": [statement(x, shares) for x in (0, *BUDGETS)],
             }
             for method, sts in plan.items():
                 p = root / f"{b}_{method}_{seed}_insight.json"
@@ -205,7 +207,7 @@ def study(table_dir, tmp_path_factory):
         BUDGETS,
         ROLES,
         kinds={m: m for m in METHODS},
-        llm_methods=["llm", "mm_llm", "mm_llm_blank", "llm_other"],
+        llm_methods=[*LLM, "llm_other"],
         settings={"n_bootstrap": 200},
     )
     return {"root": root, "out": out, "tables": tables, "df": df, "records": records, "importance": importance_paths}
@@ -237,8 +239,9 @@ def test_score_table_has_every_source_and_the_contract_columns(study):
     s = study["tables"]["insight"]
     assert list(s.columns) == score_columns()
     assert set(s["source"]) == set(src.SOURCES)
-    assert set(s["family"]) == {"mlp", "nb201"} and set(s["kind"]) == set(ROLES)
-    per_run_budget = len(BENCHES) * len(SEEDS) * len(ROLES) * len(BUDGETS)
+    assert set(s["family"]) == {"mlp", "nb201"} and set(s["kind"]) == set(LLM)
+    assert set(s[s["method"] == "llm_tpe"]["role"]) == {""}
+    per_run_budget = len(BENCHES) * len(SEEDS) * len(LLM) * len(BUDGETS)
     for source in ("chance", "image_echo", "data_fanova", "data_fanova_random", "prior_data"):
         assert (s["source"] == source).sum() == per_run_budget, source
     chance = s[s["source"] == "chance"]
@@ -307,11 +310,16 @@ def test_inference_unit_is_the_benchmark(study):
     roles = t[t["contrast"].str.startswith("gain over prior")]
     assert set(roles["role"]) == {"image vs text", "image vs blank", "text vs blank"}
     assert set(t[t["family"] != "all"]["family"]) == {"mlp", "nb201"}
+    # a method without a role (llm_tpe) has its own contrasts, by kind; its prior states the truth too: no test
+    tpe = t[(t["method"] == "llm_tpe") & (t["family"] == "all")]
+    assert {"model vs chance", "model vs best rung"} <= set(tpe["contrast"]) and (tpe["kind"] == "llm_tpe").all()
+    same = tpe[(tpe["contrast"] == "model vs prior") & (tpe["metric"] == "kendall_tau")]
+    assert len(same) == len(BUDGETS) and same["note"].str.contains("identical").all()
 
 
 def test_pairs_table(study):
     p = study["tables"]["insight_pairs"]
-    assert set(p["method"]) == set(ROLES) and len(p) == len(ROLES) * len(BUDGETS)
+    assert set(p["method"]) == set(LLM) and len(p) == len(LLM) * len(BUDGETS)
     assert p["plotted_is_true_top_pair"].between(0, 1).all()
     llm = p[(p["method"] == "llm") & (p["budget"] == N_TRIALS)].iloc[0]
     assert llm["gain_over_prior"] > 0 and llm["n_benchmarks"] == len(BENCHES)
@@ -387,7 +395,7 @@ def test_figure(study, tmp_path):
     titles = plot_insight(out / "insight.csv", out / "insight_summary.csv", study["importance"], outs, METHODS)
     assert titles[: len(BENCHES)] == [f"{b} (exact_grid)" for b in BENCHES]
     # every LLM method has a score panel, by method (not only those with a role)
-    assert titles[len(BENCHES) :] == [f"{m}: kendall_tau vs. budget and rung" for m in ROLES]
+    assert titles[len(BENCHES) :] == [f"{m}: kendall_tau vs. budget and rung" for m in LLM]
     with Image.open(outs[0]) as im:
         assert im.size[0] > 600 and im.size[1] > 400
     assert outs[1].read_bytes().startswith(b"%PDF")
