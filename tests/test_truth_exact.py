@@ -84,6 +84,14 @@ def test_local_importance_of_a_one_level_effect_and_of_no_preference():
     assert te.local_importance(np.ones((2, 3)), ["a", "b"], 0.1) == {"a": 0.5, "b": 0.5}
 
 
+def test_centred_ci_keeps_the_width_and_centres_on_the_estimate():
+    samples = np.array([[0.8, 0.1], [0.9, 0.1], [1.0, 0.1]])  # resamples biased low by 0.1 for the first term
+    ci = te.centred_ci([1.0, 0.1], samples)
+    lo, hi = ci[0]
+    assert (lo + hi) / 2 == pytest.approx(1.0) and hi - lo == pytest.approx(0.18)  # 5%..95% of 0.8..1.0
+    assert ci[1] == pytest.approx([0.1, 0.1])
+
+
 def test_resampled_mean_draws_only_a_configurations_own_seeds():
     loss = np.array([[1.0, 3.0, np.nan], [5.0, 5.0, 5.0], [2.0, np.nan, np.nan]])
     counts = np.array([2, 3, 1])
@@ -114,7 +122,8 @@ def test_exact_record_has_intervals_ties_local_and_region(benchmark_id, table_di
     for t in imp.TRANSFORMS:
         res = rec["transforms"][t]
         assert set(res["main_ci"]) == set(names) and set(res["pairs_ci"]) == set(res["pairs"])
-        assert all(lo <= hi for lo, hi in res["main_ci"].values())
+        # the intervals are centred on the estimate (seed resampling shrinks every share: shifted back)
+        assert all(lo <= res["main"][h] <= hi for h, (lo, hi) in res["main_ci"].items())
         assert res["tie_groups"] == imp.tie_groups(res["main_ci"], res["main"])
         assert sum(res["local"].values()) == pytest.approx(1.0)
     # the top set is rank-invariant: one local importance for both transforms
