@@ -88,7 +88,7 @@ RUNG_STYLE = {
 }
 
 
-def rung_lines(ax: Any, summary: pd.DataFrame, method: str, metric: str, color: str) -> None:
+def rung_lines(ax: Any, summary: pd.DataFrame, method: str, metric: str, color: str, legend: bool = True) -> None:
     """One LLM method: its model's and every rung's chance-normalized ``metric`` (mean over benchmarks, family
     "all") vs. budget, with the bootstrap interval over benchmarks as error bars; 0 = chance, 1 = the truth."""
     col, low, high = f"{metric}_norm", f"{metric}_norm_ci_low", f"{metric}_norm_ci_high"
@@ -109,7 +109,8 @@ def rung_lines(ax: Any, summary: pd.DataFrame, method: str, metric: str, color: 
     ax.set_ylabel(f"{metric}, chance-normalized", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3, lw=0.5)
-    ax.legend(fontsize=6, ncol=2)
+    if legend:
+        ax.legend(fontsize=6, ncol=2, loc="best", framealpha=0.7)
 
 
 def plot_insight(
@@ -148,7 +149,7 @@ def plot_insight(
     for i, m in enumerate(llm_methods):
         r, c = divmod(i, ncols)
         ax = fig.add_subplot(grid[bar_rows + r, c])
-        rung_lines(ax, summ, m, metric, colors.get(m, "C0"))
+        rung_lines(ax, summ, m, metric, colors.get(m, "C0"), legend=i == 0)
         ax.set_title(f"{m}: {metric} vs. budget and rung", fontsize=9)
         titles.append(ax.get_title())
     if not llm_methods:
