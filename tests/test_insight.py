@@ -366,6 +366,10 @@ def test_not_applicable_cases_get_notes():
     assert any(imp.ONE_HP_NOTE in n for n in notes["insight"])
     assert tables["insight_tests"]["p_value"].isna().all()  # nothing to compare: every score is NaN
     assert any("no random_search run" in n for n in notes["insight"])
+    # a primary method that stated nothing is named, not silently replaced
+    settings = {"primary_contrast": {"method": "nope"}}
+    _, notes4 = ins.compute(df, {"one": record}, stated, [4], {"llm": "text"}, llm_methods=["llm"], settings=settings)
+    assert any("primary contrast: nope has no scored statement" in n for n in notes4["insight_tests"])
     # no LLM statement at all: nothing to score, said so
     tables3, notes3 = ins.compute(df.assign(method="random_search"), {"one": record}, [], [4], {}, llm_methods=[])
     assert tables3["insight"].empty and any("no statement to score" in n for n in notes3["insight"])

@@ -138,6 +138,11 @@ def compute(
         general.append("no statement to score (no LLM method stated an importance)")
     order = [m for m in dict.fromkeys([*llm_methods, *sorted(with_statements)]) if m in set(scores["method"])]
     primary = inference.resolve_primary(settings.get("primary_contrast"), order, budgets)
+    if order and primary["method"] not in order:
+        notes["insight_tests"].append(
+            f"primary contrast: {primary['method']} has no scored statement (not an LLM method of this study, "
+            "skipped, or no ground truth): no primary contrast"
+        )
     means = inference.benchmark_means(scores, budgets)
     tests = inference.contrasts(means, budgets, order, roles, primary, n_boot, flags, alpha)
     notes["insight"].insert(

@@ -83,10 +83,11 @@ def insight_verdicts(tests: pd.DataFrame, alpha: float = ALPHA) -> list[str]:
     tested = tests[tests["family"] == "all"] if len(tests) else tests
     primary = tested[_true(tested["primary"])] if len(tested) else tested
     if primary.empty:
-        why = "no LLM method stated an importance with a ground truth to score it against"
+        why = "no primary contrast (no LLM method stated an importance with a ground truth to score it against, or "
+        why += "the configured primary method has none; see results/stats/insight_tests.md)"
         return [
             f"**Better than chance?** not answerable: {why}.",
-            f"**Better than the data analysis?** {why}.",
+            f"**Better than the data analysis?** not answerable: {why}.",
             f"**Does seeing images help beyond echoing them?** {NO_IMAGES}.",
         ]
     p = primary.iloc[0]
