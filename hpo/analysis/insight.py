@@ -47,8 +47,9 @@ PAIRS_COLUMNS += ["gain_over_prior", "gain_ci_low", "gain_ci_high", "n_benchmark
 def pairs_table(
     scores: pd.DataFrame, means: pd.DataFrame, importance: dict[str, dict[str, Any]], metric: str, n_bootstrap: int
 ) -> pd.DataFrame:
-    """Per budget and LLM method: echo rate of the model, share of runs whose plotted pair is the true top pair,
-    and the gain of the model over its own prior (normalized ``metric``, mean over benchmarks, interval)."""
+    """Per budget and LLM method: the model's echo rate (mean over benchmarks of the per-benchmark rate), the share
+    of runs whose plotted pair is the true top pair, and the gain of the model over its own prior (normalized
+    ``metric``, mean over benchmarks, interval over benchmarks)."""
     from hpo.analysis.importance import pair_key
 
     echo = scores[(scores["source"] == "image_echo")]
@@ -74,7 +75,7 @@ def pairs_table(
                 "kind": kind,
                 "role": role,
                 "n_runs": len(model),
-                "echo_rate": pd.to_numeric(model["echo"], errors="coerce").mean() if len(model) else math.nan,
+                "echo_rate": inference.echo_rates(means, method, budget).mean(),  # seeds first, then benchmarks
                 "plotted_is_true_top_pair": sum(hits) / len(hits) if hits else math.nan,
                 "gain_over_prior": gain.mean() if len(gain) else math.nan,
                 "gain_ci_low": low,
