@@ -7,6 +7,8 @@ multimodal kinds, the same images), to which the insight request of :mod:`hpo.ll
 For ``llm``/``mm_llm*`` that is exactly the run's next prompt; ``llambo`` and ``llm_tpe`` are asked with the same
 history prompt (LLAMBO's next exchange is a sampler + surrogate round, not one question).
 The call goes through the optimizer's own client, so it is cached, and its tokens, latency and cost are counted.
+An anonymized run (``anonymize: true``) is asked over x1..xk like its proposals were; the file stores what the model
+stated under the real names (``anonymized``, ``name_map``), so no reader ever sees x1..xk.
 Replies are parsed, repaired and normalized like proposals; unusable ones are re-asked with the error up to the
 method's ``max_reasks``, then replaced by uniform weights (``fallback: true``). The output schema is documented in
 the README ("The models' stated importance").
@@ -19,6 +21,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hpo.anonymize import Anonymized
 from hpo.runner import make_optimizer
 
 if TYPE_CHECKING:
@@ -58,6 +61,7 @@ def _ask(opt: LLMOptimizer) -> dict[str, Any]:
     return {
         "weights": uniform(space) if fallback else parsed.weights,
         "best_region": None if fallback else parsed.best_region,
+        "top_interaction": None if fallback else parsed.top_interaction,
         "repaired": not fallback and bool(parsed.repairs),
         "repairs": reasks if fallback else [*reasks, *parsed.repairs],
         "fallback": fallback,
@@ -104,6 +108,8 @@ def statements(
     history = _history(trajectory_path, spec, space, max(budgets, default=0))
     # no artifacts_dir: the run kept its images; asking again must not overwrite them
     opt = make_optimizer(spec, bench, cache_dir=cache_dir, server_log=server_log)
+    # the optimizer that builds the prompts: the renamed one when anonymized (tells go through `opt`, which renames)
+    asked = opt.inner if isinstance(opt, Anonymized) else opt
     told, out = 0, []
     try:
         for budget in [0, *budgets]:
@@ -112,7 +118,9 @@ def statements(
             for config, loss, cost in history[told:budget]:
                 opt.tell(config, loss, cost)
             told = budget
-            stmt = {"budget": budget, "source": PRIOR if budget == 0 else MODEL, **_ask(opt)}
+            stmt = {"budget": budget, "source": PRIOR if budget == 0 else MODEL, **_ask(asked)}
+            if isinstance(opt, Anonymized):
+                stmt = opt.real_statement(stmt)
             top = max(stmt["weights"], key=stmt["weights"].get)
             log.info(
                 "insight %s/%s/%d budget %d: top %s, attempts %d, repairs %d, fallback %s, cache hits %d",
@@ -136,6 +144,8 @@ def statements(
         "seed": spec.seed,
         "fingerprint": spec.fingerprint,
         "hyperparameters": list(space),
+        "anonymized": isinstance(opt, Anonymized),
+        **({"name_map": opt.mapping} if isinstance(opt, Anonymized) else {}),
         "statements": out,
     }
 

@@ -67,11 +67,18 @@ def build_spec(
     params: dict[str, Any] | None = None,
     noisy: bool = False,
     benchmark_def: dict[str, Any] | None = None,
+    anonymize: bool = False,
 ) -> RunSpec:
-    """A complete run spec: resolved parameters, fingerprint and its provenance parts."""
+    """A complete run spec: resolved parameters, fingerprint and its provenance parts.
+
+    ``anonymize`` (the study option) applies to LLM kinds only and enters their fingerprint only when true, so
+    existing fingerprints are unchanged and classical methods never rerun for it.
+    """
     params = resolve_params(kind, params)
+    anonymize = bool(anonymize) and get(kind).llm
+    hashed = {"kind": kind, "params": params, "n_trials": n_trials, "n_init": n_init, "noisy": noisy}
     parts = {
-        "params": _hash({"kind": kind, "params": params, "n_trials": n_trials, "n_init": n_init, "noisy": noisy}),
+        "params": _hash({**hashed, "anonymize": True} if anonymize else hashed),
         "method": method_digest(kind),
         "benchmark": _hash([benchmark_digest(benchmark, benchmark_def is not None), benchmark_def]),
         "harness": harness_digest(),
@@ -88,4 +95,5 @@ def build_spec(
         fingerprint=_hash(parts),
         provenance=parts,
         benchmark_def=benchmark_def,
+        anonymize=anonymize,
     )

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from hpo import __version__
+from hpo.anonymize import Anonymized
 from hpo.benchmarks.base import Benchmark
 from hpo.optimizers.base import Optimizer, RunContext
 from hpo.space import config_json, initial_design, stable_seed
@@ -44,6 +45,7 @@ class RunSpec:
     fingerprint: str = ""
     provenance: dict[str, str] = field(default_factory=dict)
     benchmark_def: dict[str, Any] | None = None  # a custom_benchmarks entry: rebuilds an HPOBench-native benchmark
+    anonymize: bool = False  # an LLM method sees the hyperparameters as x1..xk (hpo.anonymize)
 
     @classmethod
     def for_job(cls, benchmark: str, method: str, seed: int | str, spec: dict[str, Any]) -> RunSpec:
@@ -55,6 +57,13 @@ class RunSpec:
             raise ValueError(f"n_trials must be >= 1, got {self.n_trials}")
         if not 0 <= self.n_init <= self.n_trials:
             raise ValueError(f"n_init must be in [0, n_trials={self.n_trials}], got {self.n_init}")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as stored and compared (trajectory metadata, the rules' ``spec`` param).
+
+        ``anonymize`` only when true: a spec without it is exactly what it was before the option existed.
+        """
+        return {k: v for k, v in self.__dict__.items() if k != "anonymize" or v}
 
 
 def package_versions(kind: str) -> dict[str, str]:
@@ -89,7 +98,11 @@ def make_optimizer(
     artifacts_dir: str | Path | None = None,
     server_log: str | Path | None = None,
 ) -> Optimizer:
-    """The spec's optimizer on ``bench``'s space, with the run context the harness gives every method."""
+    """The spec's optimizer on ``bench``'s space, with the run context the harness gives every method.
+
+    With ``spec.anonymize`` an LLM method is built on the renamed space and wrapped (:class:`hpo.anonymize.Anonymized`):
+    it reads x1..xk, the harness and the trajectory see the real names. Other kinds ignore the option.
+    """
     from hpo.optimizers.registry import get
 
     context = RunContext(
@@ -102,8 +115,14 @@ def make_optimizer(
         artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
         server_log=Path(server_log) if server_log else None,
     )
-    cls = get(spec.kind).cls()
-    return cls(bench.space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
+    entry = get(spec.kind)
+
+    def build(space: Any) -> Optimizer:
+        return entry.cls()(space, seed=spec.seed, n_trials=spec.n_trials, params=spec.params, context=context)
+
+    if spec.anonymize and entry.llm:
+        return Anonymized.build(build, bench.space)
+    return build(bench.space)
 
 
 def run(
@@ -179,13 +198,15 @@ def run(
     finally:
         opt.close()
     meta = {
-        "spec": spec.__dict__,
+        "spec": spec.as_dict(),
         "benchmark_info": bench.info,
         "f_star": ref.f_star,
         "f_ref": ref.f_ref,
         "f_worst": ref.f_worst,
         "versions": package_versions(spec.kind),
     }
+    if isinstance(opt, Anonymized):  # which x was which hyperparameter
+        meta["name_map"] = opt.mapping
     return table_from_columns(cols), meta
 
 

@@ -134,6 +134,7 @@ def _pair_spec(benchmark, method):
         params=m["params"],
         noisy=STUDY["noisy"],
         benchmark_def=STUDY["custom_benchmarks"].get(benchmark),
+        anonymize=STUDY["anonymize"],
     )
 
 
@@ -143,7 +144,7 @@ def run_spec(wildcards):
     (benchmark, method) with hpo.provenance.build_spec (the function the CLI uses): the seed enters no fingerprint
     part, and the job's wildcards carry it.
     """
-    spec = vars(_pair_spec(wildcards.benchmark, wildcards.method))
+    spec = _pair_spec(wildcards.benchmark, wildcards.method).as_dict()
     return {k: v for k, v in spec.items() if k not in ("benchmark", "method", "seed")}
 
 

@@ -1,5 +1,6 @@
 """Do the models understand the problem? Ground-truth hyperparameter importance per benchmark, the stated importance
-of the LLM methods and of a data analysis scored against it, its figure (hpo.analysis.importance / insight).
+of the LLM methods and of a data analysis scored against it, its figure (hpo.analysis.importance and its truth_exact /
+truth_sobol / truth_region estimators; hpo.analysis.insight).
 """
 
 
@@ -64,8 +65,10 @@ rule insight_stats:
         code=code_digest("insight_stats.py"),
         budgets=STUDY["budgets"],
         roles=ROLES,
-        llm_methods=sorted(LLM_METHODS),
+        kinds={m: METHODS[m]["kind"] for m in METHODS},
+        llm_methods=[m for m in METHODS if m in LLM_METHODS],  # study order: the first is the primary default
         alpha=ALPHA,
+        settings=STUDY["insight"],
     script:
         "../workflow_scripts/insight_stats.py"
 
@@ -73,6 +76,7 @@ rule insight_stats:
 rule plot_insight:
     input:
         scores=f"{RESULTS}/stats/insight.csv",
+        summary=f"{RESULTS}/stats/insight_summary.csv",
         importance=importance_files,
     output:
         png=report(
@@ -89,6 +93,6 @@ rule plot_insight:
     params:
         code=code_digest("plot_insight.py"),
         methods=list(METHODS),
-        roles=ROLES,
+        metric=STUDY["insight"].get("primary_contrast", {}).get("metric", "kendall_tau"),
     script:
         "../workflow_scripts/plot_insight.py"

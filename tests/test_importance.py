@@ -1,4 +1,4 @@
-"""Ground-truth hyperparameter importance (hpo.analysis.importance): analytic cases, real tables, sampled estimates."""
+"""Ground-truth importance (hpo.analysis.importance, truth_exact): analytic cases, real tables, the record."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import pytest
 
 from hpo import benchmarks
 from hpo.analysis import importance as imp
+from hpo.analysis import truth_exact as te
+from hpo.analysis import truth_sobol as ts
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
 
 
@@ -22,7 +24,7 @@ def test_additive_function_has_known_main_effects_and_no_interactions():
     # f(x0, x1, x2) = a[x0] + b[x1] + c[x2]: main effect shares are Var(a) : Var(b) : Var(c), pairs are 0.
     a, b, c = np.array([0.0, 1.0, 5.0]), np.array([2.0, -2.0]), np.array([0.0, 0.5, 1.0, 3.0])
     f = a[:, None, None] + b[None, :, None] + c[None, None, :]
-    res = imp.functional_anova(f, ["a", "b", "c"])
+    res = te.functional_anova(f, ["a", "b", "c"])
     total = a.var() + b.var() + c.var()
     assert res["total_variance"] == pytest.approx(total, abs=1e-12)
     for name, part in zip("abc", (a, b, c)):
@@ -36,7 +38,7 @@ def test_pure_interaction_has_zero_main_effects():
     # f(x, y) = s[x] * t[y] with zero-mean s and t: every marginal mean is constant, all variance is the pair's.
     s, t = np.array([-1.0, 0.0, 1.0]), np.array([2.0, -1.0, -1.0])
     f = s[:, None] * t[None, :] + 7.0
-    res = imp.functional_anova(f, ["x", "y"])
+    res = te.functional_anova(f, ["x", "y"])
     assert abs(res["main"]["x"]) < 1e-9 and abs(res["main"]["y"]) < 1e-9
     assert abs(res["pairs"]["x|y"] - 1.0) < 1e-9
     assert res["total_variance"] == pytest.approx(s.var() * t.var(), abs=1e-12)
@@ -45,7 +47,7 @@ def test_pure_interaction_has_zero_main_effects():
 def test_mixed_function_main_pair_and_three_way_terms_partition_the_variance():
     rng = np.random.default_rng(3)
     f = rng.normal(size=(3, 4, 2))
-    res = imp.functional_anova(f, ["a", "b", "c"])
+    res = te.functional_anova(f, ["a", "b", "c"])
     # the three-way term is what the constant, the main effects and the pairwise terms leave over; the terms are
     # orthogonal, so the shares of all of them add up to 1
     mu = f.mean()
@@ -60,13 +62,13 @@ def test_mixed_function_main_pair_and_three_way_terms_partition_the_variance():
 
 
 def test_constant_function_and_bad_input():
-    res = imp.functional_anova(np.ones((2, 3)), ["a", "b"])
+    res = te.functional_anova(np.ones((2, 3)), ["a", "b"])
     assert all(math.isnan(v) for v in res["main"].values())
     assert imp.top_pair(res["main"]) == []
     with pytest.raises(ValueError, match="2 axes but 3"):
-        imp.functional_anova(np.ones((2, 3)), ["a", "b", "c"])
+        te.functional_anova(np.ones((2, 3)), ["a", "b", "c"])
     with pytest.raises(ValueError, match="finite"):
-        imp.functional_anova(np.array([[1.0, np.nan]]), ["a", "b"])
+        te.functional_anova(np.array([[1.0, np.nan]]), ["a", "b"])
 
 
 def test_top_pair_and_interaction():
@@ -97,8 +99,8 @@ def brute_force(bench, names: list[str], choices: list[list[Any]], transform: st
 def test_vectorized_equals_group_by_on_real_tables(benchmark_id, table_dir):
     npz = table_dir / f"{benchmark_id}.npz"
     bench = benchmarks.make(benchmark_id, table_path=npz)  # converts the table once per session
-    names, choices = imp.grid_of(benchmark_id)
-    result = imp.exact_importance(benchmark_id, npz)
+    names, choices = te.grid_of(benchmark_id)
+    result = te.exact_importance(benchmark_id, npz, n_bootstrap=0)
     assert result["hyperparameters"] == names
     assert result["n_points"] == bench.info["n_configs"]
     for transform in imp.TRANSFORMS:
@@ -127,6 +129,12 @@ def test_importance_json_of_a_table_round_trips(table_dir, tmp_path):
     table = imp.importance_table([back])
     ranks = table[(table["term"] == "main") & (table["transform"] == "rank")].set_index("hyperparameters")["rank"]
     assert ranks[back["transforms"]["rank"]["top_pair"][0]] == 1
+    # every term kind is in the table, main effects with their seed-bootstrap intervals
+    assert set(table["term"]) == {"main", "pair", "local"}
+    main = table[(table["term"] == "main") & (table["transform"] == "rank")]
+    assert (main["ci_low"] <= main["ci_high"]).all() and main["ci_low"].notna().all()
+    local = table[(table["term"] == "local") & (table["transform"] == "rank")]
+    assert local["share"].sum() == pytest.approx(1.0) and local["rank"].isna().all()
     with pytest.raises(ValueError, match="needs its converted table"):
         imp.importance_json("mlp-car")
 
@@ -135,24 +143,20 @@ def test_table_grid_mismatch_is_one_line(table_dir, tmp_path):
     npz = table_dir / "nb201-cifar10.npz"
     benchmarks.make("nb201-cifar10", table_path=npz)
     with pytest.raises(ValueError, match="does not match the family's grid"):
-        imp.table_mean_loss(npz, [5, 5, 5, 5, 5, 4])
+        te.table_mean_loss(npz, [5, 5, 5, 5, 5, 4])
 
 
-def test_sampled_importance_is_seeded_and_stores_its_sample():
-    bench = benchmarks.make("synth-branin")
-    a = imp.importance_json("synth-branin", n_sample=48, n_bootstrap=3)
-    b = imp.importance_json("synth-branin", n_sample=48, n_bootstrap=3)
-    assert a["method"] == "fanova_sample" and a["n_points"] == 48
-    assert a["transforms"] == b["transforms"]  # fixed sampler and forest seeds
-    sample = a["sample"]
-    assert len(sample["configs"]) == len(sample["loss"]) == 48
-    assert sample["loss"][:5] == [bench.true_loss(c) for c in sample["configs"][:5]]
+def test_sampled_importance_is_seeded_and_stores_its_design():
+    a = imp.importance_json("synth-branin", n_sample=64, n_bootstrap=20)
+    b = imp.importance_json("synth-branin", n_sample=64, n_bootstrap=20)
+    assert a["method"] == "sobol_analytic" and a["n_points"] == 64 * 5  # A, B, two mixed, one pair matrix
+    assert a["transforms"] == b["transforms"]  # fixed design and bootstrap seeds
+    assert "Sobol indices of the analytic function" in a["estimator"] and a["gamma"] == imp.GAMMA
     rank = a["transforms"]["rank"]
     assert set(rank["main"]) == {"x0", "x1"} and all(0 <= v <= 1 for v in rank["main"].values())
-    assert rank["n_bootstrap_ok"] == 3
-    assert all(lo <= hi for lo, hi in rank["main_ci"].values())
-    assert "main_ci" not in a["transforms"]["raw"]  # intervals for the primary transform only
-    assert rank["pairs"] == {} and "main effects only" in a["note"]
+    assert all(lo <= hi for lo, hi in rank["main_ci"].values()) and set(rank["total"]) == {"x0", "x1"}
+    assert set(rank["pairs"]) == set(rank["pairs_ci"]) == {"x0|x1"} and rank["top_interaction"] == ["x0", "x1"]
+    assert a["region"]["kind"] == "sample" and a["region"]["n_points"] == 2 * 64
     json.dumps(a)  # JSON-serializable as is
 
 
@@ -183,10 +187,15 @@ class OneKnob(Benchmark):
 
 
 def test_one_hyperparameter_benchmark_says_scores_do_not_apply():
-    record = imp.importance_json("one-knob", bench=OneKnob(id="one-knob"), n_sample=24, n_bootstrap=0)
+    record = imp.importance_json("one-knob", bench=OneKnob(id="one-knob"), n_sample=16, n_bootstrap=0)
     assert record["n_hyperparameters"] == 1
     assert imp.ONE_HP_NOTE in record["note"]
     assert record["transforms"]["rank"]["top_pair"] == []
+    assert record["transforms"]["rank"]["main"] == {"lr": 1.0}  # one input carries all the variance
+    # without a stored evaluation time, a pilot evaluation sizes the design: microseconds -> the largest n
+    timed = imp.importance_json("one-knob", bench=OneKnob(id="one-knob"), n_bootstrap=0)
+    assert timed["sample"]["n"] == ts.N_MAX and timed["method"] == "sobol_sample"
+    assert len(timed["sample"]["f_A"]) == ts.N_MAX
 
 
 def test_optuna_distributions_encode_ordinals_as_indices(table_dir):

@@ -1,8 +1,8 @@
-"""Stated vs. true importance (hpo.analysis.insight): scores, data-analysis baseline, tables, tests, figure, report."""
+"""Stated vs. true importance (hpo.analysis.insight): file format, the baseline ladder, the score table on a small
+study of real tables with hand-made statements, inference at the benchmark level, figure and report."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from pathlib import Path
@@ -14,66 +14,16 @@ import pytest
 from hpo import benchmarks
 from hpo.analysis import importance as imp
 from hpo.analysis import insight as ins
+from hpo.analysis import insight_sources as src
 from hpo.space import config_json, initial_design
 
 ROLES = {"llm": "text", "mm_llm": "image", "mm_llm_blank": "blank"}
-METHODS = ["random_search", *ROLES]
+LLM = [*ROLES, "llm_tpe"]  # llm_tpe has no role: scored by method and kind, left out of the role contrasts only
+METHODS = ["random_search", *LLM]
 BENCHES = ("mlp-car", "nb201-cifar10")
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1)
 N_TRIALS, N_INIT = 12, 4
 BUDGETS = (N_INIT, N_TRIALS)
-
-
-# --- scores on hand-made rankings -------------------------------------------------------------------------------
-
-
-def dcg(gains_in_order: list[float]) -> float:
-    return sum(g / math.log2(i + 2) for i, g in enumerate(gains_in_order))
-
-
-def test_perfect_and_reversed_rankings():
-    true = {"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}
-    same = ins.score({"a": 0.4, "b": 0.3, "c": 0.2, "d": 0.1}, true)
-    assert same["kendall_tau"] == pytest.approx(1.0) and same["spearman"] == pytest.approx(1.0)
-    assert same["top1_hit"] == 1.0 and same["ndcg"] == pytest.approx(1.0)
-    rev = ins.score({"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4}, true)
-    assert rev["kendall_tau"] == pytest.approx(-1.0) and rev["spearman"] == pytest.approx(-1.0)
-    assert rev["top1_hit"] == 0.0
-    assert rev["ndcg"] == pytest.approx(dcg([0.05, 0.15, 0.3, 0.5]) / dcg([0.5, 0.3, 0.15, 0.05]))
-
-
-def test_one_adjacent_swap():
-    # 4 items, one discordant pair of 6: tau = (5 - 1) / 6; NDCG by its definition, gains = true shares
-    true = {"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}
-    s = ins.score({"a": 0.3, "b": 0.4, "c": 0.2, "d": 0.1}, true)
-    assert s["kendall_tau"] == pytest.approx(4 / 6)
-    assert s["spearman"] == pytest.approx(1 - 6 * 2 / (4 * (16 - 1)))
-    assert s["top1_hit"] == 0.0
-    assert s["ndcg"] == pytest.approx(dcg([0.3, 0.5, 0.15, 0.05]) / dcg([0.5, 0.3, 0.15, 0.05]))
-
-
-def test_ties_score_their_expectation_over_tie_breaks():
-    true = {"a": 0.6, "b": 0.25, "c": 0.1, "d": 0.05}
-    stated = {"a": 0.4, "b": 0.4, "c": 0.1, "d": 0.1}
-    s = ins.score(stated, true)
-    orders = [p + q for p in itertools.permutations("ab") for q in itertools.permutations("cd")]
-    expected = np.mean([dcg([true[k] for k in o]) for o in orders]) / dcg([0.6, 0.25, 0.1, 0.05])
-    assert s["ndcg"] == pytest.approx(expected)
-    assert s["top1_hit"] == 0.5  # a is one of two tied leaders
-    uniform = ins.score(dict.fromkeys(true, 0.25), true)
-    assert uniform["kendall_tau"] == 0.0 and uniform["spearman"] == 0.0 and ins.NO_RANKING in uniform["note"]
-    assert uniform["top1_hit"] == 0.25
-    all_orders = [dcg([true[k] for k in o]) for o in itertools.permutations(true)]
-    assert uniform["ndcg"] == pytest.approx(np.mean(all_orders) / dcg(sorted(true.values(), reverse=True)))
-
-
-def test_scores_that_do_not_apply():
-    one = ins.score({"x": 1.0}, {"x": 1.0})
-    assert all(math.isnan(one[k]) for k in ins.SCORES) and "one hyperparameter" in one["note"]
-    flat = ins.score({"a": 0.7, "b": 0.3}, {"a": 0.2, "b": 0.2})
-    assert math.isnan(flat["kendall_tau"]) and "all true importances equal" in flat["note"]
-    with pytest.raises(ValueError, match="differ from the true ones"):
-        ins.score({"a": 1.0}, {"a": 0.5, "b": 0.5})
 
 
 # --- the producer's file format ---------------------------------------------------------------------------------
@@ -133,7 +83,70 @@ def test_bad_insight_files_name_the_file(tmp_path, mutate, message):
         ins.load_insight(path)
 
 
-# --- a small hand-made study ------------------------------------------------------------------------------------
+def test_a_stated_top_interaction_must_name_two_hyperparameters(tmp_path):
+    bad = statement(0, {"a": 0.5, "b": 0.5}) | {"top_interaction": ["a", "z"]}
+    path = insight_file(tmp_path / "0_insight.json", "b", "llm", 0, ["a", "b"], [bad])
+    with pytest.raises(ValueError, match="top_interaction must be null or two of the hyperparameters"):
+        ins.load_insight(path)
+
+
+# --- the ladder's analyses --------------------------------------------------------------------------------------
+
+
+def test_fanova_sees_log_scales_and_integers_on_the_truths_measure():
+    """Log-scale values enter as their log, integers (and grid indices) as equal cells [low - 1/2, high + 1/2]."""
+    from ConfigSpace import (
+        ConfigurationSpace,
+        OrdinalHyperparameter,
+        UniformFloatHyperparameter,
+        UniformIntegerHyperparameter,
+    )
+
+    cs = ConfigurationSpace()
+    cs.add(UniformFloatHyperparameter("lr", 1e-4, 1.0, log=True))
+    cs.add(UniformIntegerHyperparameter("depth", 1, 5))
+    cs.add(OrdinalHyperparameter("width", [16, 64, 256]))
+    study = src.measure_study(cs, [{"lr": 1e-2, "depth": 5, "width": 256}], [0.3])
+    trial = study.trials[0]
+    assert trial.params["lr"] == pytest.approx(math.log(1e-2))
+    lr, depth, width = (trial.distributions[k] for k in ("lr", "depth", "width"))
+    assert (lr.low, lr.high, lr.log) == (pytest.approx(math.log(1e-4)), pytest.approx(0.0), False)
+    assert (depth.low, depth.high) == (0.5, 5.5) and trial.params["depth"] == 5.0
+    assert (width.low, width.high) == (-0.5, 2.5) and trial.params["width"] == 2.0  # index of 256
+
+
+def test_data_fanova_finds_the_one_hyperparameter_that_matters(table_dir):
+    """On trials whose loss depends on learning_rate_init alone, fANOVA of the loss ranks weights it first, above
+    half; a monotone transform of the losses changes nothing (ranks); with one loss there is nothing to analyse."""
+    bench = benchmarks.make("mlp-car", table_path=table_dir / "mlp-car.npz")
+    rng = np.random.default_rng(0)
+    bench.space.seed(0)
+    configs = [json.loads(config_json(c)) for c in bench.space.sample_configuration(60)]
+    lr = sorted({c["learning_rate_init"] for c in configs})
+    losses = [lr.index(c["learning_rate_init"]) / len(lr) + rng.normal(0, 1e-3) for c in configs]
+    weights, _ = src.data_fanova(bench.space, configs, losses)
+    assert max(weights, key=weights.get) == "learning_rate_init" and weights["learning_rate_init"] > 0.5
+    assert sum(weights.values()) == pytest.approx(1.0)
+    assert src.data_fanova(bench.space, configs, np.exp(np.array(losses) * 20))[0] == pytest.approx(weights)
+    flat, note = src.data_fanova(bench.space, configs, [0.3] * len(configs))
+    assert list(flat.values()) == pytest.approx([1 / len(flat)] * len(flat)) and note
+
+
+def test_image_echo_is_what_the_images_plot(table_dir):
+    from hpo.influence import influence, influence_scores
+
+    bench = benchmarks.make("nb201-cifar10", table_path=table_dir / "nb201-cifar10.npz")
+    bench.space.seed(1)
+    configs = [json.loads(config_json(c)) for c in bench.space.sample_configuration(15)]
+    losses = [bench.true_loss(c) for c in bench.space.sample_configuration(15)]
+    weights, pair, _ = src.echo(bench.space, configs, losses)
+    raw = influence_scores(bench.space, configs, losses)
+    positive = {k: max(v, 0.0) for k, v in raw.items()}
+    assert weights == pytest.approx({k: v / sum(positive.values()) for k, v in positive.items()})
+    assert pair == influence(bench.space, configs, losses)[:2]
+
+
+# --- a small study: real tables, hand-made statements ------------------------------------------------------------
 
 
 def trajectories(tables: Path) -> pd.DataFrame:
@@ -147,49 +160,40 @@ def trajectories(tables: Path) -> pd.DataFrame:
                 bench.space.seed(1000 * seed + k)
                 configs = init + list(bench.space.sample_configuration(N_TRIALS - N_INIT))
                 for t, c in enumerate(configs, start=1):
-                    rows.append(
-                        {
-                            "benchmark": bench_id,
-                            "method": method,
-                            "seed": seed,
-                            "trial": t,
-                            "config": config_json(c),
-                            "loss": bench.true_loss(c),
-                        }
-                    )
+                    row = {"benchmark": bench_id, "method": method, "seed": seed, "trial": t}
+                    rows.append(row | {"config": config_json(c), "loss": bench.true_loss(c)})
     return pd.DataFrame(rows)
 
 
 @pytest.fixture(scope="module")
 def study(table_dir, tmp_path_factory):
-    """Importance files of two real tables, trajectories of four methods, and insight files: the text model states
-    the true shares at every budget (and the reversed order as its prior), the image model the reversed order, the
-    blank control an unusable reply (uniform fallback)."""
+    """Ground truth of two real tables, trajectories of four methods, and insight files: the text model states the
+    true shares and the true top interaction at every budget (and the reversed order as its prior), the image model
+    the reversed order, the blank control an unusable reply (uniform fallback)."""
     root = tmp_path_factory.mktemp("insight")
-    importance_paths = []
-    records = {}
+    importance_paths, records = [], {}
     for b in BENCHES:
         benchmarks.make(b, table_path=table_dir / f"{b}.npz")
         rec = imp.importance_json(b, table=table_dir / f"{b}.npz")
         imp.write_importance(rec, root / f"{b}.json")
         importance_paths.append(root / f"{b}.json")
-        records[b] = rec
+        records[b] = imp.load_importance(root / f"{b}.json")
     df = trajectories(table_dir)
     df.to_parquet(root / "trajectories.parquet")
     paths = []
     for b, rec in records.items():
-        hps = rec["hyperparameters"]
-        true = rec["transforms"]["rank"]["main"]
-        order = sorted(hps, key=lambda h: -true[h])
-        truth = {h: true[h] / sum(true.values()) for h in hps}
+        hps, truth = rec["hyperparameters"], rec["transforms"]["rank"]
+        order = sorted(hps, key=lambda h: -truth["main"][h])
+        shares = {h: truth["main"][h] / sum(truth["main"].values()) for h in hps}
         reverse = {h: (order.index(h) + 1) / sum(range(1, len(hps) + 1)) for h in hps}
         uniform = {h: 1 / len(hps) for h in hps}
         for seed in SEEDS:
             plan = {
-                "llm": [statement(0, reverse)] + [statement(x, truth) for x in BUDGETS],
+                "llm": [statement(0, reverse)]
+                + [statement(x, shares) | {"top_interaction": truth["top_interaction"]} for x in BUDGETS],
                 "mm_llm": [statement(0, reverse)] + [statement(x, reverse) for x in BUDGETS],
-                "mm_llm_blank": [statement(0, uniform, fallback=True)]
-                + [statement(x, uniform, fallback=True) for x in BUDGETS],
+                "mm_llm_blank": [statement(x, uniform, fallback=True) for x in (0, *BUDGETS)],
+                "llm_tpe": [statement(x, shares) for x in (0, *BUDGETS)],
             }
             for method, sts in plan.items():
                 p = root / f"{b}_{method}_{seed}_insight.json"
@@ -202,7 +206,9 @@ def study(table_dir, tmp_path_factory):
         out,
         BUDGETS,
         ROLES,
-        llm_methods=["llm", "mm_llm", "mm_llm_blank", "llm_other"],
+        kinds={m: m for m in METHODS},
+        llm_methods=[*LLM, "llm_other"],
+        settings={"n_bootstrap": 200},
     )
     return {"root": root, "out": out, "tables": tables, "df": df, "records": records, "importance": importance_paths}
 
@@ -227,117 +233,96 @@ def test_every_table_is_written_with_notes(study):
     assert "no run status file" in md
 
 
-def test_scores_of_the_planned_statements(study):
+def test_score_table_has_every_source_and_the_contract_columns(study):
+    from hpo.analysis.insight_table import score_columns
+
     s = study["tables"]["insight"]
-    model = s[s["source"] == "model"]
-    assert np.allclose(model[model["method"] == "llm"]["kendall_tau"], 1.0)
-    assert np.allclose(model[model["method"] == "llm"]["ndcg"], 1.0)
-    assert np.allclose(model[model["method"] == "mm_llm"]["kendall_tau"], -1.0)
-    blank = s[(s["method"] == "mm_llm_blank") & s["source"].isin(ins.MODEL_SOURCES)]
-    assert (blank["kendall_tau"] == 0).all() and blank["fallback"].all()
-    assert blank["note"].str.contains("uniform fallback").all()
-    # one prior per LLM run, at budget 0; stated/true tops are named
-    prior = s[s["source"] == "prior"]
-    assert len(prior) == 3 * len(BENCHES) * len(SEEDS) and (prior["budget"] == 0).all()
-    assert set(s["role"]) == {"", "text", "image", "blank"}
-    assert (model[model["method"] == "llm"]["stated_top"] == model[model["method"] == "llm"]["true_top"]).all()
+    assert list(s.columns) == score_columns()
+    assert set(s["source"]) == set(src.SOURCES)
+    assert set(s["family"]) == {"mlp", "nb201"} and set(s["kind"]) == set(LLM)
+    assert set(s[s["method"] == "llm_tpe"]["role"]) == {""}
+    per_run_budget = len(BENCHES) * len(SEEDS) * len(LLM) * len(BUDGETS)
+    for source in ("chance", "image_echo", "data_fanova", "data_fanova_random", "prior_data"):
+        assert (s["source"] == source).sum() == per_run_budget, source
+    chance = s[s["source"] == "chance"]
+    for m in ("kendall_tau", "ndcg", "js_distance"):
+        assert np.allclose(chance[m], chance[f"{m}_chance"]) and np.allclose(chance[f"{m}_norm"], 0.0)
+    assert (chance["weights"] == "").all()
 
 
-def test_data_analysis_covers_every_history_and_budget(study):
+def test_the_truth_scores_one_uniform_zero(study):
     s = study["tables"]["insight"]
-    data = s[s["source"].isin(ins.DATA_SOURCES)]
-    expected = len(BENCHES) * len(SEEDS) * len(METHODS) * len(BUDGETS) * len(ins.DATA_SOURCES)
-    assert len(data) == expected
-    assert (data["n_trials_used"] == data["budget"]).all()
-    for w in data["weights"]:
-        assert sum(json.loads(w).values()) == pytest.approx(1.0, abs=1e-5)
-    # within the shared initial design every method saw the same trials, so the analyses agree
-    init = data[data["budget"] == N_INIT]
-    assert (init.groupby(["benchmark", "seed", "source"])["weights"].nunique() == 1).all()
-    # and they are the analyses of exactly those trials
-    df, rec = study["df"], study["records"]["mlp-car"]
-    run = df[(df["benchmark"] == "mlp-car") & (df["method"] == "llm") & (df["seed"] == 1)].sort_values("trial")
-    direct = ins.data_importance(imp.space_of(rec), [json.loads(c) for c in run["config"]], run["loss"].tolist())
-    row = data[(data["benchmark"] == "mlp-car") & (data["method"] == "llm") & (data["seed"] == 1)]
-    row = row[(row["budget"] == N_TRIALS) & (row["source"] == "data_fanova")]
-    got = json.loads(row["weights"].iloc[0])
-    assert got == pytest.approx({k: round(v, 6) for k, v in direct["data_fanova"][0].items()}, abs=1e-6)
+    truth = s[(s["method"] == "llm") & (s["source"] == "model")]
+    for m in ("kendall_tau", "weighted_tau", "ndcg"):
+        assert np.allclose(truth[f"{m}_norm"], 1.0), m
+    assert np.allclose(truth["js_distance"], 0.0, atol=1e-6) and (truth["pair_hit"] == 1.0).all()
+    assert (truth["stated_top"] == truth["true_top"]).all()
+    blank = s[(s["method"] == "mm_llm_blank") & s["source"].isin(src.MODEL_SOURCES)]
+    assert np.allclose(blank[["kendall_tau", "kendall_tau_norm", "weighted_tau_norm"]], 0.0)
+    assert blank["fallback"].all() and blank["note"].str.contains("uniform fallback").all()
+    assert (blank["pair_hit"] == 0).all()  # no pair stated counts as a miss
+    assert (blank["stated_pair"] == "").all() and not blank[blank["budget"] > 0]["echo"].any()
+    reversed_ = s[(s["method"] == "mm_llm") & (s["source"] == "model")]
+    assert np.allclose(reversed_["kendall_tau"], -1.0)
+    # the rungs state no pair: NaN, not a miss
+    assert s[s["source"] == "data_fanova"]["pair_hit"].isna().all()
 
 
-def test_data_analyses_find_the_one_hyperparameter_that_matters(table_dir):
-    """Both Optuna analyses, on trials whose loss depends on learning_rate_init alone, weight it first, above half;
-    on trials with one loss, there is nothing to analyse: uniform weights and a note saying why."""
-    bench = benchmarks.make("mlp-car", table_path=table_dir / "mlp-car.npz")
-    rng = np.random.default_rng(0)
-    bench.space.seed(0)
-    configs = [json.loads(config_json(c)) for c in bench.space.sample_configuration(60)]
-    lr = sorted({c["learning_rate_init"] for c in configs})
-    losses = [lr.index(c["learning_rate_init"]) / len(lr) + rng.normal(0, 1e-3) for c in configs]
-    out = ins.data_importance(bench.space, configs, losses)
-    for source in ins.DATA_SOURCES:
-        weights, note = out[source]
-        assert max(weights, key=weights.get) == "learning_rate_init", (source, weights)
-        assert weights["learning_rate_init"] > 0.5, (source, weights)
-        assert sum(weights.values()) == pytest.approx(1.0)
-    flat = ins.data_importance(bench.space, configs, [0.3] * len(configs))
-    for source in ins.DATA_SOURCES:
-        weights, note = flat[source]
-        assert list(weights.values()) == pytest.approx([1 / len(weights)] * len(weights)), (source, weights)
-        assert note, f"{source}: uniform weights without saying why"
+def test_ladder_rungs_are_the_analyses_of_the_right_trials(study):
+    s, df, rec = study["tables"]["insight"], study["df"], study["records"]["mlp-car"]
+    space = imp.space_of(rec)
+    pick = s[(s["benchmark"] == "mlp-car") & (s["method"] == "llm") & (s["seed"] == 1) & (s["budget"] == N_TRIALS)]
+    pick = pick.set_index("source")
+
+    def run(method):
+        r = df[(df["benchmark"] == "mlp-car") & (df["method"] == method) & (df["seed"] == 1)].sort_values("trial")
+        return [json.loads(c) for c in r["config"]], r["loss"].tolist()
+
+    own, rand = src.data_fanova(space, *run("llm"))[0], src.data_fanova(space, *run("random_search"))[0]
+    assert json.loads(pick.loc["data_fanova", "weights"]) == pytest.approx(own, abs=1e-6)
+    assert json.loads(pick.loc["data_fanova_random", "weights"]) == pytest.approx(rand, abs=1e-6)
+    assert "random_search's first 12 trials" in pick.loc["data_fanova_random", "note"]
+    prior = json.loads(
+        s[(s["benchmark"] == "mlp-car") & (s["method"] == "llm") & (s["seed"] == 1) & (s["source"] == "prior")][
+            "weights"
+        ].iloc[0]
+    )
+    mixed = json.loads(pick.loc["prior_data", "weights"])
+    assert mixed == pytest.approx({k: (prior[k] + own[k]) / 2 for k in own}, abs=1e-5)
+    # the plotted pair is shown on every source of the run, the image_echo rung echoes itself where it names a pair
+    assert pick["plotted_pair"].nunique() == 1 and pick.loc["image_echo", "plotted_pair"]
+    echo = s[(s["source"] == "image_echo") & (s["stated_pair"] != "")]
+    assert echo["echo"].astype(bool).all()
+    # identical histories (the shared initial design) give identical analyses
+    init = s[(s["budget"] == N_INIT) & (s["source"] == "data_fanova")]
+    assert (init.groupby(["benchmark", "seed"])["weights"].nunique() == 1).all()
 
 
-def test_paired_tests_by_role(study):
+def test_inference_unit_is_the_benchmark(study):
     t = study["tables"]["insight_tests"]
-    tau = t[(t["metric"] == "kendall_tau") & (t["budget"] == N_TRIALS)].set_index(["contestant_a", "contestant_b"])
-    n_blocks = len(BENCHES) * len(SEEDS)
-    # text model (tau 1) vs its reversed prior (tau -1): it wins in every block; exact two-sided p = 2 / 2**n
-    row = tau.loc[("llm:model", "llm:prior")]
-    assert row["n_blocks"] == n_blocks and row["wins_a"] == n_blocks and row["rank_biserial"] == 1.0
-    assert row["p_value"] == pytest.approx(2 / 2**n_blocks)
-    assert row["median_diff"] == pytest.approx(2.0)
-    assert row["p_holm"] >= row["p_value"]
-    # across roles, by role: image (reversed) vs text (true), image vs blank (uniform), text vs blank
-    assert tau.loc[("mm_llm:model", "llm:model")]["wins_b"] == n_blocks
-    assert tau.loc[("mm_llm:model", "mm_llm_blank:model")]["rank_biserial"] == -1.0
-    assert tau.loc[("llm:model", "mm_llm_blank:model")]["wins_a"] == n_blocks
-    # image model and prior state the same reversed order: identical scores, no test, a note says so
-    same = tau.loc[("mm_llm:model", "mm_llm:prior")]
-    assert math.isnan(same["p_value"]) and "identical" in same["note"]
-    assert ("llm:data_fanova", "llm:data_pedanova") not in tau.index
-    assert set(t["metric"]) == set(ins.TEST_METRICS)
-    # Holm within each (budget, metric) family
-    for _, fam in t.groupby(["budget", "metric"]):
-        p = fam["p_value"].dropna()
-        assert (fam.loc[p.index, "p_holm"] >= p - 1e-12).all()
+    first = t.iloc[0]
+    assert first["primary"] and first["method"] == "llm" and first["budget"] == N_TRIALS
+    assert first["contrast"] == "model vs best rung" and first["metric"] == "kendall_tau"
+    assert (t[t["family"] == "all"]["n_benchmarks"] <= len(BENCHES)).all()
+    assert first["n_benchmarks"] == len(BENCHES) and first["effect"] > 0  # the truth beats every rung
+    llm = t[(t["method"] == "llm") & (t["family"] == "all") & t["contrast"].str.startswith("model vs")]
+    assert (llm[llm["metric"] != "js_distance"]["effect"] > 0).all()
+    roles = t[t["contrast"].str.startswith("gain over prior")]
+    assert set(roles["role"]) == {"image vs text", "image vs blank", "text vs blank"}
+    assert set(t[t["family"] != "all"]["family"]) == {"mlp", "nb201"}
+    # a method without a role (llm_tpe) has its own contrasts, by kind; its prior states the truth too: no test
+    tpe = t[(t["method"] == "llm_tpe") & (t["family"] == "all")]
+    assert {"model vs chance", "model vs best rung"} <= set(tpe["contrast"]) and (tpe["kind"] == "llm_tpe").all()
+    same = tpe[(tpe["contrast"] == "model vs prior") & (tpe["metric"] == "kendall_tau")]
+    assert len(same) == len(BUDGETS) and same["note"].str.contains("identical").all()
 
 
-def test_image_pair_table(study):
-    from hpo.influence import influence
-
-    pairs = study["tables"]["insight_pairs"]
-    assert set(pairs["method"]) == {"mm_llm"}  # image role only, never by name
-    assert len(pairs) == len(BENCHES) * len(SEEDS) * len(BUDGETS)
-    for row in pairs.itertuples():
-        true = study["records"][row.benchmark]["transforms"]["rank"]["top_pair"]
-        assert row.true_top_pair == " & ".join(true)
-        assert row.match == (set(row.image_pair.split(" & ")) == set(true))
-        assert row.overlap == len(set(row.image_pair.split(" & ")) & set(true))
-    df = study["df"]
-    run = df[(df["benchmark"] == "nb201-cifar10") & (df["method"] == "mm_llm") & (df["seed"] == 2)]
-    run = run[run["trial"] <= N_INIT].sort_values("trial")
-    configs, losses = [json.loads(c) for c in run["config"]], list(run["loss"])
-    shown = influence(imp.space_of(study["records"]["nb201-cifar10"]), configs, losses)[:2]
-    row = pairs[(pairs["benchmark"] == "nb201-cifar10") & (pairs["seed"] == 2) & (pairs["budget"] == N_INIT)]
-    assert row["image_pair"].iloc[0] == " & ".join(shown)
-
-
-def test_summary_table(study):
-    summ = study["tables"]["insight_summary"]
-    llm = summ[(summ["method"] == "llm") & (summ["source"] == "model")]
-    assert np.allclose(llm["kendall_tau_mean"], 1.0)
-    assert (llm["n_blocks"] == len(BENCHES) * len(SEEDS)).all()
-    blank = summ[(summ["method"] == "mm_llm_blank") & (summ["source"] == "model")]
-    assert (blank["share_fallback"] == 1.0).all()
+def test_pairs_table(study):
+    p = study["tables"]["insight_pairs"]
+    assert set(p["method"]) == set(LLM) and len(p) == len(LLM) * len(BUDGETS)
+    assert p["plotted_is_true_top_pair"].between(0, 1).all()
+    llm = p[(p["method"] == "llm") & (p["budget"] == N_TRIALS)].iloc[0]
+    assert llm["gain_over_prior"] > 0 and llm["n_benchmarks"] == len(BENCHES)
 
 
 def test_not_applicable_cases_get_notes():
@@ -368,6 +353,7 @@ def test_not_applicable_cases_get_notes():
         {
             "benchmark": "one",
             "method": "llm",
+            "kind": "llm",
             "seed": 0,
             "hyperparameters": ["x"],
             "statements": [statement(0, {"x": 1.0}), statement(4, {"x": 1.0})],
@@ -375,106 +361,21 @@ def test_not_applicable_cases_get_notes():
     ]
     tables, notes = ins.compute(df, {"one": record}, stated, [4], {"llm": "text"}, llm_methods=["llm"])
     s = tables["insight"]
-    assert s[list(ins.SCORES)].isna().all().all()
+    assert s[["kendall_tau", "ndcg", "kendall_tau_norm"]].isna().all().all()
     assert s["note"].str.contains("one hyperparameter").all()
     assert any(imp.ONE_HP_NOTE in n for n in notes["insight"])
-    assert tables["insight_tests"].empty  # nothing to compare: every score is NaN
-    assert any("no scores for llm:model, llm:prior" in n for n in notes["insight_tests"])
-    assert any("no image (multimodal) method" in n for n in notes["insight_pairs"])
-    # an image method that did not run (skipped): said so, no rows
-    _, notes2 = ins.compute(df, {"one": record}, stated, [4], {"llm": "text", "mm": "image"}, llm_methods=["llm"])
-    assert any("no runs of the image methods (mm)" in n for n in notes2["insight_pairs"])
-    # no LLM statement at all: the data analyses are still scored, the tests say why they are absent
-    classical = df.assign(method="random_search")
-    tables3, notes3 = ins.compute(classical, {"one": record}, [], [4], {}, llm_methods=[])
-    assert set(tables3["insight"]["source"]) == set(ins.DATA_SOURCES)
-    assert any("no LLM method has scores" in n for n in notes3["insight_tests"])
-
-
-def test_a_benchmark_without_ground_truth_is_said_never_a_crash(tmp_path):
-    """Main effects that could not be estimated are NaN, stored as null: read back, scored and paired as 'none'."""
-    from ConfigSpace import ConfigurationSpace, OrdinalHyperparameter
-
-    cs = ConfigurationSpace()
-    cs.add([OrdinalHyperparameter("x", [1, 2, 3, 4]), OrdinalHyperparameter("y", [1, 2])])
-    main = {"x": math.nan, "y": math.nan}
-    record = {
-        "benchmark": "flat",
-        "method": "optuna_fanova",
-        "hyperparameters": ["x", "y"],
-        "primary_transform": "rank",
-        "transforms": {
-            "rank": {"main": main, "pairs": {"x|y": math.nan}, "top_pair": imp.top_pair(main), "top_interaction": []}
-        },
-        "space": cs.to_serialized_dict(),
-    }
-    imp.write_importance(record, tmp_path / "flat.json")
-    back = imp.load_importance(tmp_path / "flat.json")
-    assert all(math.isnan(v) for v in back["transforms"]["rank"]["main"].values())
-    df = pd.DataFrame(
-        {
-            "benchmark": "flat",
-            "method": "mm",
-            "seed": 0,
-            "trial": [1, 2, 3, 4],
-            "config": [json.dumps({"x": x, "y": y}) for x, y in ((1, 1), (2, 2), (3, 1), (4, 2))],
-            "loss": [0.4, 0.3, 0.2, 0.1],
-        }
-    )
-    stated = [
-        {
-            "benchmark": "flat",
-            "method": "mm",
-            "seed": 0,
-            "hyperparameters": ["x", "y"],
-            "statements": [statement(0, {"x": 0.5, "y": 0.5}), statement(4, {"x": 0.9, "y": 0.1})],
-        }
-    ]
-    tables, _ = ins.compute(df, {"flat": back}, stated, [4], {"mm": "image"}, llm_methods=["mm"])
-    scores = tables["insight"]
-    assert set(scores["source"]) == {"prior", "model", *ins.DATA_SOURCES}
-    assert scores[list(ins.SCORES)].isna().all().all()
-    assert scores["note"].str.contains("no ground truth").all()
-    pairs = tables["insight_pairs"]
-    assert len(pairs) == 1 and pairs["true_top_pair"].iloc[0] == "" and math.isnan(pairs["match"].iloc[0])
-    assert pairs["note"].iloc[0] == "no ground truth for this benchmark: no true pair"
-    assert set(pairs["image_pair"].iloc[0].split(" & ")) == {"x", "y"}
-    table = imp.importance_table([back])
-    assert table["share"].isna().all() and len(table) == 3  # two main effects and one pair, NaN not None
-
-
-def test_figure(study, tmp_path):
-    from PIL import Image
-
-    from hpo.analysis.insight_plots import plot_insight
-
-    outs = [tmp_path / "insight.png", tmp_path / "insight.pdf"]
-    titles = plot_insight(study["out"] / "insight.csv", study["importance"], outs, methods=METHODS, roles=ROLES)
-    assert titles[: len(BENCHES)] == [f"{b} (exact_grid)" for b in BENCHES]
-    assert titles[len(BENCHES) :] == ["kendall_tau vs. budget", "ndcg vs. budget"]
-    with Image.open(outs[0]) as im:
-        assert im.size[0] > 600 and im.size[1] > 400
-    assert outs[1].read_bytes().startswith(b"%PDF")
-
-
-def test_report_section(study, tmp_path):
-    from hpo.analysis.report import INSIGHT_TITLE, write_report_md
-
-    text = write_report_md(study["out"], tmp_path / "report.md", html_out=tmp_path / "summary.html")
-    section = text[text.index(f"## {INSIGHT_TITLE}") :]
-    n = len(BENCHES) * len(SEEDS)
-    assert f"**Budget {N_TRIALS}** (Kendall τ, {n} of {n} blocks)" in section
-    assert "llm:model 1.00" in section and "mm_llm:model -1.00" in section
-    assert "Images' 'two most influential hyperparameters' = the true top pair" in section
-    assert INSIGHT_TITLE in (tmp_path / "summary.html").read_text()
-    # without the insight tables the section says so instead of failing
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    assert "Not computed" in write_report_md(empty, tmp_path / "r2.md")
+    assert tables["insight_tests"]["p_value"].isna().all()  # nothing to compare: every score is NaN
+    assert any("no random_search run" in n for n in notes["insight"])
+    # a primary method that stated nothing is named, not silently replaced
+    settings = {"primary_contrast": {"method": "nope"}}
+    _, notes4 = ins.compute(df, {"one": record}, stated, [4], {"llm": "text"}, llm_methods=["llm"], settings=settings)
+    assert any("primary contrast: nope has no scored statement" in n for n in notes4["insight_tests"])
+    # no LLM statement at all: nothing to score, said so
+    tables3, notes3 = ins.compute(df.assign(method="random_search"), {"one": record}, [], [4], {}, llm_methods=[])
+    assert tables3["insight"].empty and any("no statement to score" in n for n in notes3["insight"])
 
 
 def test_statement_naming_other_hyperparameters_stops_with_context(study):
-    record = study["records"]["mlp-car"]
     wrong = [
         {
             "benchmark": "mlp-car",
@@ -485,4 +386,50 @@ def test_statement_naming_other_hyperparameters_stops_with_context(study):
         }
     ]
     with pytest.raises(ValueError, match=r"mlp-car / llm / seed 0 / budget 0 \(prior\): stated hyperparameters"):
-        ins.compute(study["df"].iloc[:0], {"mlp-car": record}, wrong, [4], ROLES, llm_methods=["llm"])
+        ins.compute(study["df"].iloc[:0], {"mlp-car": study["records"]["mlp-car"]}, wrong, [4], ROLES)
+
+
+def test_figure(study, tmp_path):
+    from PIL import Image
+
+    from hpo.analysis.insight_plots import plot_insight
+
+    outs = [tmp_path / "insight.png", tmp_path / "insight.pdf"]
+    out = study["out"]
+    titles = plot_insight(out / "insight.csv", out / "insight_summary.csv", study["importance"], outs, METHODS)
+    assert titles[: len(BENCHES)] == [f"{b} (exact_grid)" for b in BENCHES]
+    # every LLM method has a score panel, by method (not only those with a role)
+    assert titles[len(BENCHES) :] == [f"{m}: kendall_tau vs. budget and rung" for m in LLM]
+    with Image.open(outs[0]) as im:
+        assert im.size[0] > 600 and im.size[1] > 400
+    assert outs[1].read_bytes().startswith(b"%PDF")
+
+
+def test_report_opens_with_the_verdicts(study, tmp_path):
+    from hpo.analysis.report import INSIGHT_TITLE, write_report_md
+
+    text = write_report_md(study["out"], tmp_path / "report.md", html_out=tmp_path / "summary.html")
+    section = text[text.index(f"## {INSIGHT_TITLE}") :]
+    lines = [line for line in section.splitlines() if line.startswith("- ")]
+    assert lines[0].startswith("- **Primary contrast** (llm model vs the best baseline rung")
+    assert lines[1].startswith("- **Better than chance?**") and "n = 2 benchmarks" in lines[1]
+    assert lines[2].startswith("- **Better than the data analysis?**") and "model vs data_fanova" in lines[2]
+    assert lines[3].startswith("- **Does seeing images help beyond echoing them?**")
+    assert "gain over its own prior" in lines[3] and "echo rate" in lines[3]
+    assert "p_holm" in lines[1] and "[" in lines[1]  # effect, interval, n and the adjusted p
+    html = (tmp_path / "summary.html").read_text()
+    assert INSIGHT_TITLE in html and "<b>Better than chance?</b>" in html
+    # without the insight tables the section says so instead of failing
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "Not computed" in write_report_md(empty, tmp_path / "r2.md")
+
+
+def test_report_says_when_the_image_question_is_not_answerable(study, tmp_path):
+    from hpo.analysis.report_insight import NO_IMAGES, insight_verdicts
+
+    tests = study["tables"]["insight_tests"]
+    text_only = tests[~tests["contrast"].str.startswith(("gain over prior", "echo rate"))]
+    lines = insight_verdicts(text_only)
+    assert lines[-1] == f"**Does seeing images help beyond echoing them?** {NO_IMAGES}."
+    assert len(insight_verdicts(tests.iloc[:0])) == 3

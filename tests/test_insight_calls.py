@@ -42,6 +42,7 @@ STATEMENT_KEYS = [
     "source",
     "weights",
     "best_region",
+    "top_interaction",
     "repaired",
     "repairs",
     "fallback",
@@ -122,10 +123,11 @@ def _pngs(request: dict[str, Any]) -> list[bytes]:
 
 # Two allowed values of mlp-car's learning_rate_init (a grid from 1e-5 to 1, 10 points, log-spaced).
 REGION = {"hyperparameter": "learning_rate_init", "values": [0.0016681006, 0.0059948424]}
+PAIR = ["learning_rate_init", "batch_size"]
 
 
-def _reply(weights: Any, region: dict[str, Any] = REGION) -> str:
-    return json.dumps({"weights": weights, "best_region": region})
+def _reply(weights: Any, region: dict[str, Any] = REGION, pair: Any = PAIR) -> str:
+    return json.dumps({"weights": weights, "best_region": region, "top_interaction": pair})
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +160,17 @@ def test_request_is_the_runs_prompt_plus_the_question_and_is_cached(llm_run: dic
     good = _reply({"alpha": 0.1, "batch_size": 0.2, "depth": 0.1, "learning_rate_init": 0.5, "width": 0.1})
     doc, sent = _ask(llm_run, tmp_path, lambda r: good, [4, 6])
     spec = llm_run["spec"]
-    assert list(doc) == ["benchmark", "method", "kind", "seed", "fingerprint", "hyperparameters", "statements"]
+    assert list(doc) == [
+        "benchmark",
+        "method",
+        "kind",
+        "seed",
+        "fingerprint",
+        "hyperparameters",
+        "anonymized",
+        "statements",
+    ]
+    assert doc["anonymized"] is False
     assert (doc["benchmark"], doc["method"], doc["kind"], doc["seed"]) == ("mlp-car", "llm", "llm", 0)
     assert doc["fingerprint"] == spec.fingerprint == read_meta(llm_run["path"])["spec"]["fingerprint"]
     assert doc["hyperparameters"] == list(space)
@@ -175,11 +187,20 @@ def test_request_is_the_runs_prompt_plus_the_question_and_is_cached(llm_run: dic
     assert _text(sent[0]).endswith(request_text(space))
     for req in sent:
         assert req["response_format"]["json_schema"]["schema"] == insight_schema(space)
+    # weights first (a cut-off reply keeps them), the pair last; the pair is two of the space's names
+    schema = insight_schema(space)
+    assert list(schema["properties"]) == schema["required"] == ["weights", "best_region", "top_interaction"]
+    assert schema["properties"]["top_interaction"] == {
+        "type": "array",
+        "items": {"enum": list(space)},
+        "minItems": 2,
+        "maxItems": 2,
+    }
 
     for s in doc["statements"]:
         assert list(s) == STATEMENT_KEYS
         assert s["weights"] == {"alpha": 0.1, "batch_size": 0.2, "depth": 0.1, "learning_rate_init": 0.5, "width": 0.1}
-        assert s["best_region"] == json.loads(good)["best_region"]
+        assert s["best_region"] == json.loads(good)["best_region"] and s["top_interaction"] == PAIR
         assert not s["repaired"] and s["repairs"] == [] and not s["fallback"]
         assert (s["attempts"], s["prompt_tokens"], s["completion_tokens"], s["cache_hits"]) == (1, 100, 20, 0)
         assert s["llm_latency"] > 0 and s["raw_reply"] == good
@@ -224,17 +245,25 @@ CASES = {
         {"non_numeric": 5},
         ALL,
     ),
-    "top_level_and_no_region": (json.dumps(ALL), {"layout": 1, "region": 1}, ALL),
+    "top_level_and_no_region": (json.dumps(ALL), {"layout": 1, "region": 1, "interaction": 1}, ALL),
     "cut_off_in_region": (  # max_tokens hit inside best_region: its last complete member is kept
         _reply(ALL)[: _reply(ALL).index('"values"') + 5],
-        {"layout": 1, "region": 1},
+        {"layout": 1, "region": 1, "interaction": 1},
+        ALL,
+    ),
+    "cut_off_in_pair": (  # the pair comes last: a cut there keeps the weights and the region
+        _reply(ALL)[: _reply(ALL).index('"top_interaction"') + 25],
+        {"layout": 1, "interaction": 1},
         ALL,
     ),
     "cut_off_in_weights": (
         _reply(ALL)[: _reply(ALL).index('"width"') + 7],
-        {"layout": 1, "omitted": 1, "unnormalized": 1, "region": 1},
+        {"layout": 1, "omitted": 1, "unnormalized": 1, "region": 1, "interaction": 1},
         {k: 0.25 for k in ALL if k != "width"},
     ),
+    "pair_missing_only": (json.dumps({"weights": ALL, "best_region": REGION}), {"interaction": 1}, ALL),
+    "pair_of_one_name": (_reply(ALL, pair=["depth", "DEPTH"]), {"interaction": 2}, ALL),
+    "pair_renamed_and_invented": (_reply(ALL, pair=["Width", "momentum", "alpha"]), {"interaction": 2}, ALL),
     "wrapped_in_prose": ("Here you go:\n```json\n" + _reply(ALL) + "\n```", {"layout": 1}, ALL),
     "renamed_and_bad_region": (
         _reply({k.upper(): v for k, v in ALL.items()}, {"hyperparameter": "momentum", "values": [0.9]}),
@@ -242,6 +271,11 @@ CASES = {
         ALL,
     ),
 }
+
+# The pair each case keeps: PAIR unless it was missing, cut off or unusable.
+NO_PAIR = {"top_level_and_no_region", "cut_off_in_region", "cut_off_in_pair", "cut_off_in_weights"}
+PAIRS = {**{c: None for c in NO_PAIR}, "pair_missing_only": None, "pair_of_one_name": None}
+PAIRS["pair_renamed_and_invented"] = ["width", "alpha"]
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -252,6 +286,7 @@ def test_bad_replies_are_repaired_counted_and_normalized(llm_run: dict, tmp_path
     for s in doc["statements"]:
         assert s["repaired"] and not s["fallback"] and s["attempts"] == 1 and s["raw_reply"] == text
         assert Counter(note.split(":", 1)[0] for note in s["repairs"]) == kinds, s["repairs"]
+        assert s["top_interaction"] == PAIRS.get(case, PAIR)
         assert set(s["weights"]) == set(doc["hyperparameters"])
         assert all(w >= 0 for w in s["weights"].values()) and math.isclose(sum(s["weights"].values()), 1.0)
         for name, w in s["weights"].items():
@@ -268,7 +303,7 @@ def test_unusable_replies_are_reasked_then_fall_back_to_uniform(llm_run: dict, t
     assert len(sent) == 2 * 3  # two statements, 1 + max_reasks (2) calls each
     for s in doc["statements"]:
         assert s["fallback"] and not s["repaired"] and s["attempts"] == 3
-        assert s["weights"] == uniform(B.make("mlp-car").space) and s["best_region"] is None
+        assert s["weights"] == uniform(B.make("mlp-car").space) and s["best_region"] is s["top_interaction"] is None
         assert s["repairs"] == [
             "reask: reply contains no JSON object",
             "reask: no hyperparameter has a positive weight",
@@ -341,7 +376,9 @@ def test_one_hyperparameter_ranges_and_a_schema_that_validates_its_replies() -> 
     )
     assert parsed.error is None and parsed.weights == {"x": 1.0}
     assert parsed.best_region == {"hyperparameter": "x", "low": 3.0, "high": 10.0}  # clipped, ends in order
-    assert [n.split(":")[0] for n in parsed.repairs] == ["unnormalized", "region"]
+    assert [n.split(":")[0] for n in parsed.repairs] == ["unnormalized", "region"]  # no pair to ask for, none missed
+    assert parsed.top_interaction is None and "top_interaction" not in request_text(space)
+    assert list(insight_schema(space)["properties"]) == ["weights", "best_region"]
     assert uniform(space) == {"x": 1.0}
 
     # a reply cut off by max_tokens keeps every complete value, escaped quotes included

@@ -125,7 +125,11 @@ def test_default_study_small_version_runs(tmp_path: Path) -> None:
         assert abs(sum(st["weights"].values()) - 1) < 1e-9
     scores = pd.read_csv(res / "stats" / "insight.csv")
     llm_rows = scores[scores["method"] == "llm"]
-    assert set(llm_rows["source"]) >= {"model", "prior", "data_fanova", "data_pedanova"}
+    assert set(llm_rows["source"]) >= {"model", "prior", "chance", "image_echo", "data_fanova", "prior_data"}
     assert llm_rows["kendall_tau"].between(-1, 1).all() and llm_rows["ndcg"].between(0, 1).all()
     assert (res / "figures" / "insight.png").stat().st_size > 1000
-    assert "## Do the models understand the problem?" in (res / "report.md").read_text()
+    report = (res / "report.md").read_text()
+    assert "## Do the models understand the problem?" in report
+    for question in ("Better than chance?", "Better than the data analysis?"):  # one benchmark: n = 1, no interval
+        assert f"**{question}**" in report and "n = 1 benchmark" in report
+    assert "**Does seeing images help beyond echoing them?** not answerable: no multimodal" in report

@@ -24,5 +24,6 @@ with job_log(sm.log[0]):
         rank = record["transforms"]["rank"]
         print(
             f"{benchmark}: {record['method']} on {record['n_points']} points in {record['seconds']:.2f} s; "
-            f"top pair {rank['top_pair']}; main effects sum to {rank['sum_main']:.3g}"
+            f"top pair {rank['top_pair']}; main effects sum to {rank['sum_main']:.3g}; "
+            f"tie groups {rank['tie_groups'] or 'none'}\n{record['estimator']}"
         )

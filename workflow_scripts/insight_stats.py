@@ -14,7 +14,9 @@ with job_log(sm.log[0]):
         Path(sm.output[0]).parent,
         budgets=sm.params.budgets,
         roles=sm.params.roles,
+        kinds=sm.params.kinds,
         llm_methods=sm.params.llm_methods,
         status_path=sm.input.status,
         alpha=sm.params.alpha,
+        settings=sm.params.settings,
     )

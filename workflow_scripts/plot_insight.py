@@ -7,8 +7,9 @@ sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):
     plot_insight(
         sm.input.scores,
+        sm.input.summary,
         sm.input.importance,
         [sm.output.png, sm.output.pdf],
         methods=sm.params.methods,
-        roles=sm.params.roles,
+        metric=sm.params.metric,
     )

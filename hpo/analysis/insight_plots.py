@@ -2,9 +2,10 @@
 
 Top rows, one panel per benchmark: the true main effects (primary, rank transform; rescaled to sum to 1 so they sit
 on the same axis as stated weights) next to the mean stated weights over seeds of each LLM method's model at the
-last budget, its prior (budget 0), and Optuna's fANOVA of all methods' histories at the last budget. Bottom row:
-mean Kendall τ and NDCG over blocks vs. budget per source (data analyses pooled over every method's history).
-It reads only the insight table and the importance files, so it never shows a number the tables do not.
+last budget, its prior (budget 0), and the data_fanova rung at the last budget. Bottom rows, one panel per LLM
+method: the chance-normalized primary score (0 = chance, 1 = the truth's ranking) of its model and of every rung of
+the baseline ladder vs. budget, the mean over benchmarks with its bootstrap interval over benchmarks. It reads only
+the insight tables and the importance files, so it never shows a number the tables do not.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from hpo.analysis.importance import PRIMARY
 from hpo.analysis.plots import save
 from hpo.analysis.stats_plots import _frame, _method_order, note_figure
 from hpo.analysis.style import method_colors, pyplot
-
-DATA_STYLE = {"data_fanova": ("0.35", "--"), "data_pedanova": ("0.65", ":")}
 
 
 def _mean_weights(rows: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
@@ -79,71 +78,86 @@ def importance_bars(
         ax.legend(fontsize=6, loc="best", framealpha=0.7)
 
 
-def score_lines(ax: Any, scores: pd.DataFrame, metric: str, llm_methods: Sequence[str], colors: dict[str, str]) -> None:
-    """Mean ``metric`` over blocks vs. budget: LLM models (solid), priors (marker at budget 0), data analyses."""
-    for source, (color, ls) in DATA_STYLE.items():
-        g = scores[scores["source"] == source].groupby("budget")[metric].mean()
-        if len(g):
-            ax.plot(g.index, g.values, color=color, ls=ls, marker="o", ms=3, label=f"{source} (all histories)")
-    for m in llm_methods:
-        own = scores[scores["method"] == m]
-        g = own[own["source"] == "model"].groupby("budget")[metric].mean()
-        if len(g):
-            ax.plot(g.index, g.values, color=colors.get(m, "C0"), marker="o", ms=3, label=f"{m} model")
-        p = own[own["source"] == "prior"][metric].mean()
-        if not math.isnan(p):
-            ax.plot([0], [p], color=colors.get(m, "C0"), marker="s", ls="", label=f"{m} prior")
-    if metric == "kendall_tau":
-        ax.axhline(0, color="0.7", lw=0.8)
-    ax.set_xlabel("budget (trials seen; 0 = prior)", fontsize=8)
-    ax.set_ylabel(f"mean {metric}", fontsize=8)
+RUNG_STYLE = {
+    "chance": ("0.75", ":", "x"),
+    "prior": ("0.1", "--", "s"),
+    "image_echo": ("tab:purple", "-.", "v"),
+    "data_fanova": ("0.35", "--", "o"),
+    "data_fanova_random": ("0.55", ":", "o"),
+    "prior_data": ("tab:brown", "-.", "D"),
+}
+
+
+def rung_lines(ax: Any, summary: pd.DataFrame, method: str, metric: str, color: str, legend: bool = True) -> None:
+    """One LLM method: its model's and every rung's chance-normalized ``metric`` (mean over benchmarks, family
+    "all") vs. budget, with the bootstrap interval over benchmarks as error bars; 0 = chance, 1 = the truth."""
+    col, low, high = f"{metric}_norm", f"{metric}_norm_ci_low", f"{metric}_norm_ci_high"
+    own = summary[(summary["method"] == method) & (summary["family"] == "all")]
+    for k, source in enumerate(["model", *RUNG_STYLE]):
+        g = own[own["source"] == source].sort_values("budget")
+        if g.empty or g[col].isna().all():
+            continue
+        c, ls, marker = (color, "-", "o") if source == "model" else RUNG_STYLE[source]
+        x = g["budget"].to_numpy(float) + (k - 3) * 0.08 * max(1.0, float(g["budget"].max()) / 10)  # dodge
+        y = g[col].to_numpy(float)
+        err = np.abs(np.vstack([y - g[low].to_numpy(float), g[high].to_numpy(float) - y]))
+        lw = 1.4 if source == "model" else 0.9
+        ax.errorbar(x, y, yerr=np.nan_to_num(err), color=c, ls=ls, marker=marker, ms=3, lw=lw, capsize=2, label=source)
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.axhline(1, color="0.85", lw=0.8)
+    ax.set_xlabel("budget (trials seen)", fontsize=8)
+    ax.set_ylabel(f"{metric}, chance-normalized", fontsize=8)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3, lw=0.5)
-    ax.legend(fontsize=6)
+    if legend:
+        ax.legend(fontsize=6, ncol=2, loc="best", framealpha=0.7)
 
 
 def plot_insight(
     scores: str | Path | pd.DataFrame,
+    summary: str | Path | pd.DataFrame,
     importance_paths: Sequence[str | Path],
     outputs: Sequence[str | Path],
     methods: Sequence[str] = (),
-    roles: dict[str, str] | None = None,
+    metric: str = "kendall_tau",
 ) -> list[str]:
-    """Draw the figure to every output; returns the panel titles. A note figure when there is nothing to show."""
+    """Draw the figure to every output; returns the panel titles. A note figure when there is nothing to show.
+
+    Every LLM method with a statement gets a score panel (llambo and llm_tpe included: scored by method, not role).
+    """
     from hpo.analysis.importance import load_importance
 
-    df = _frame(scores)
+    df, summ = _frame(scores), _frame(summary)
     records = [load_importance(p) for p in importance_paths]
     title = "Do the models understand the problem?"
     if not records:
         return note_figure(title, ["No benchmark has a ground-truth importance file."], outputs)
-    roles = roles or {}
     present = list(dict.fromkeys(df["method"])) if len(df) else []
     order = _method_order(methods, present)
-    llm_methods = [m for m in order if roles.get(m) and m in present]
+    llm_methods = [m for m in order if m in present]
     colors = method_colors(order)
     plt = pyplot()
-    ncols = min(3, len(records))
-    nrows = math.ceil(len(records) / ncols) + 1
-    fig = plt.figure(figsize=(4.6 * ncols, 3.0 * nrows))
-    grid = fig.add_gridspec(nrows, 2 * ncols, hspace=0.75, wspace=0.6)
+    ncols = min(3, max(len(records), len(llm_methods), 1))
+    bar_rows, score_rows = math.ceil(len(records) / ncols), max(1, math.ceil(len(llm_methods) / ncols))
+    fig = plt.figure(figsize=(4.6 * ncols, 3.0 * (bar_rows + score_rows)))
+    grid = fig.add_gridspec(bar_rows + score_rows, ncols, hspace=0.8, wspace=0.35)
     titles = []
     for i, rec in enumerate(records):
-        r, c = divmod(i, ncols)
-        ax = fig.add_subplot(grid[r, 2 * c : 2 * c + 2])
+        ax = fig.add_subplot(grid[divmod(i, ncols)])
         importance_bars(ax, rec, df, llm_methods, colors, legend=i == 0)
         titles.append(ax.get_title())
-    half = ncols
-    for k, metric in enumerate(("kendall_tau", "ndcg")):
-        ax = fig.add_subplot(grid[nrows - 1, k * half : (k + 1) * half])
-        if df.empty:
-            ax.set_axis_off()
-            ax.text(0.5, 0.5, "no statements scored", ha="center", va="center", transform=ax.transAxes)
-        else:
-            score_lines(ax, df, metric, llm_methods, colors)
-        ax.set_title(f"{metric} vs. budget", fontsize=9)
+    for i, m in enumerate(llm_methods):
+        r, c = divmod(i, ncols)
+        ax = fig.add_subplot(grid[bar_rows + r, c])
+        rung_lines(ax, summ, m, metric, colors.get(m, "C0"), legend=i == 0)
+        ax.set_title(f"{m}: {metric} vs. budget and rung", fontsize=9)
         titles.append(ax.get_title())
-    fig.suptitle(title + " (true: rank-transform main effects)", fontsize=11)
+    if not llm_methods:
+        ax = fig.add_subplot(grid[bar_rows, :])
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no LLM method stated an importance", ha="center", va="center", transform=ax.transAxes)
+    sub = "true: rank-transform main effects; scores: mean over benchmarks, bootstrap intervals over benchmarks"
+    fig.suptitle(f"{title}\n({sub})", fontsize=10)
     save(fig, outputs)
     plt.close(fig)
     return titles

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from hpo.analysis.markdown import cell, table
+from hpo.analysis.report_insight import INSIGHT_LEGEND, INSIGHT_TITLE, insight_content
 from hpo.analysis.stats import ALPHA
 
 
@@ -105,102 +106,6 @@ def summary(stats_dir: str | Path, alpha: float = ALPHA) -> dict[str, object]:
     return out
 
 
-INSIGHT_TITLE = "Do the models understand the problem?"
-INSIGHT_LEGEND = (
-    "Each source states an importance weight per hyperparameter; it is scored against the true main effects "
-    "(functional ANOVA of the rank-transformed loss: exact on a table's full grid, estimated by fANOVA from a seeded "
-    "sample otherwise). model = the LLM method's statement after `budget` trials; prior = the same question before "
-    "any trial; data_fanova / data_pedanova = Optuna's importance evaluators on exactly the trials of that history. "
-    "τ = Kendall τ-b (1 = same ranking, 0 = none), NDCG with the true shares as gains (1 = ideal order). "
-    "Tests: paired two-sided Wilcoxon on (benchmark, seed) blocks, Holm-adjusted per budget and metric."
-)
-INSIGHT_MISSING = "Not computed: no insight tables in results/stats/ (rule insight_stats)."
-INSIGHT_COLUMNS = ["budget", "method", "role", "source", "n_blocks", "n_statements", "kendall_tau_mean", "ndcg_mean"]
-INSIGHT_COLUMNS += ["top1_hit_mean", "share_fallback"]
-
-
-def insight_verdicts(tests: pd.DataFrame, summary: pd.DataFrame, alpha: float = ALPHA) -> list[str]:
-    """One sentence per budget on the primary metric (Kendall τ): how many blocks, which differences are significant
-    after Holm (direction and effect size), and the NDCG tests that agree; never more than the tests support."""
-    if tests.empty:
-        return []
-    lines = []
-    for budget, w in tests.groupby("budget", sort=True):
-        tau = w[w["metric"] == "kendall_tau"]
-        ndcg = w[w["metric"] == "ndcg"]
-        n = int(tau["n_blocks"].max()) if len(tau) else 0
-        expected = int(tau["n_blocks_expected"].max()) if len(tau) else 0
-        text = f"**Budget {budget}** (Kendall τ, {n} of {expected} blocks): "
-        means = summary[(summary["budget"] == budget) & (summary["role"] != "")] if len(summary) else summary
-        if len(means):
-            parts = [
-                f"{m}:{src} {v:.2f}"
-                for m, src, v in means[["method", "source", "kendall_tau_mean"]].itertuples(False)
-                if pd.notna(v)
-            ]
-            text += "mean τ " + ", ".join(parts) + ". "
-        sig = tau[_true(tau["significant"])]
-        if len(sig):
-            text += "Significant after Holm: " + "; ".join(_wins(sig, "contestant", "ranks better than")) + "."
-        else:
-            text += f"No difference is significant after Holm correction (α={alpha:g})."
-        sig_ndcg = ndcg[_true(ndcg["significant"])]
-        if len(sig_ndcg):
-            text += " NDCG: " + "; ".join(_wins(sig_ndcg, "contestant", ">", with_r=False)) + "."
-        lines.append(text)
-    return lines
-
-
-def pair_verdict(pairs: pd.DataFrame) -> str:
-    """How often the pair the images show as most influential is the true top pair, per budget."""
-    if pairs.empty or "match" not in pairs.columns:
-        return ""
-    rates = []
-    for budget, g in pairs.groupby("budget", sort=True):
-        ok = _true(g["match"].dropna())
-        rates.append(f"budget {budget}: {int(ok.sum())} of {len(ok)} runs")
-    return "Images' 'two most influential hyperparameters' = the true top pair: " + "; ".join(rates) + "."
-
-
-def insight_content(stats_dir: str | Path, alpha: float = ALPHA) -> dict[str, object]:
-    """The report section's content from the insight tables: summary table, verdicts, notes."""
-    stats_dir = Path(stats_dir)
-    summary, tests = _read(stats_dir / "insight_summary.csv"), _read(stats_dir / "insight_tests.csv")
-    pairs = _read(stats_dir / "insight_pairs.csv")
-    if not (stats_dir / "insight_summary.csv").exists():
-        return {"ok": False, "table": pd.DataFrame(), "verdicts": [], "notes": [INSIGHT_MISSING]}
-    if len(summary):
-        summary["role"] = summary["role"].astype("string").fillna("")
-    notes = []
-    llm = summary[summary["role"] != ""] if len(summary) else summary
-    if llm.empty and len(summary):
-        notes.append(
-            "No LLM method stated an importance (none in the study, or skipped): only the data analyses are "
-            "scored, pooled here over every method's history."
-        )
-        pooled = summary.groupby(["budget", "source"], as_index=False).agg(
-            n_statements=("n_blocks", "sum"),
-            kendall_tau_mean=("kendall_tau_mean", "mean"),
-            ndcg_mean=("ndcg_mean", "mean"),
-        )
-        table = pooled.assign(method="all", role="")
-    else:
-        table = llm
-    table = table[[c for c in INSIGHT_COLUMNS if c in table.columns]] if len(table) else table
-    verdicts = insight_verdicts(tests, summary, alpha)
-    if len(tests) == 0 and len(llm):
-        notes.append("No paired test could be computed (see results/stats/insight_tests.md).")
-    pv = pair_verdict(pairs)
-    if pv:
-        notes.append(pv)
-    if verdicts:
-        notes.append(
-            "Blocks of one benchmark share it, so a significant result reads 'ranks hyperparameters better across "
-            "benchmarks and seeds'; a small model scoring near τ = 0 is a result, not a failure."
-        )
-    return {"ok": True, "table": table, "verdicts": verdicts, "notes": notes}
-
-
 def write_report_md(
     stats_dir: str | Path,
     out: str | Path,
@@ -235,9 +140,9 @@ def write_report_md(
     insight = insight_content(stats_dir, alpha)
     parts.append(f"## {INSIGHT_TITLE}\n")
     if insight["ok"]:
-        parts += [INSIGHT_LEGEND + "\n", table(insight["table"])]
         if insight["verdicts"]:
             parts.append("\n".join(f"- {v}" for v in insight["verdicts"]) + "\n")
+        parts += [INSIGHT_LEGEND + "\n", table(insight["table"])]
     parts.append("".join(f"{n}\n\n" for n in insight["notes"]))
     if figures:
         parts.append("## Figures\n")
@@ -281,12 +186,10 @@ def write_summary_html(content: dict[str, object], out: str | Path) -> None:
     sections.append(("LLM proposals", llm if len(llm) else "<p>No LLM-driven trials in this study.</p>"))
     insight = content.get("insight")
     if isinstance(insight, dict):
-        body = f"<p>{html.escape(INSIGHT_LEGEND)}</p>" if insight["ok"] else ""
-        sections.append((INSIGHT_TITLE, body))
+        sections.append((INSIGHT_TITLE, bullets(insight["verdicts"]) if insight["verdicts"] else ""))
         if insight["ok"]:
+            sections.append(("", f"<p>{html.escape(INSIGHT_LEGEND)}</p>"))
             sections.append(("", insight["table"]))
-            if insight["verdicts"]:
-                sections.append(("", bullets(insight["verdicts"])))
         if insight["notes"]:
             sections.append(("", "".join(f"<p>{html.escape(n)}</p>" for n in insight["notes"])))
     with atomic_path(out) as tmp:

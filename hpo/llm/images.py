@@ -8,6 +8,7 @@ so the text part of the prompt stays identical to the text-only method's.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -97,12 +98,26 @@ def top_two(space: Any, history: list[Observation]) -> bytes:
     return _png(fig)
 
 
-IMAGE_NAMES = ("hyperparameters", "best_so_far", "top_two")
+# The plots a multimodal kind can send (its ``images`` parameter names them), in the order they are sent, and the
+# name each is kept under next to the trajectory (``trial_NNN_<name>.png``; unchanged since before the parameter).
+PLOTS = {"per_hyperparameter": "hyperparameters", "best_so_far": "best_so_far", "top_two": "top_two"}
+IMAGE_NAMES = tuple(PLOTS.values())
 
 
-def render(space: Any, history: list[Observation]) -> list[bytes]:
-    """The three history images, in :data:`IMAGE_NAMES` order."""
-    return [per_hyperparameter(space, history), best_so_far(history), top_two(space, history)]
+def render(space: Any, history: list[Observation], which: Sequence[str] = tuple(PLOTS)) -> list[bytes]:
+    """The selected history images (``which``: keys of :data:`PLOTS`), always in :data:`PLOTS` order.
+
+    A fixed order whatever order the study lists them in: the same selection always sends the same request.
+    """
+    unknown = set(which) - set(PLOTS)
+    if unknown:
+        raise ValueError(f"unknown images {sorted(unknown)}; allowed: {', '.join(PLOTS)}")
+    draw = {
+        "per_hyperparameter": lambda: per_hyperparameter(space, history),
+        "best_so_far": lambda: best_so_far(history),
+        "top_two": lambda: top_two(space, history),
+    }
+    return [draw[name]() for name in PLOTS if name in which]
 
 
 def blank_like(png: bytes) -> bytes:

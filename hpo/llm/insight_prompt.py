@@ -1,46 +1,42 @@
-"""The insight question: which hyperparameters does the model believe matter, and where is the best region?
+"""The insight question: which hyperparameters matter, where is the best region, which pair interacts most?
 
 Asked separately from the optimization (:mod:`hpo.insight`), after exactly the prompt an LLM optimizer builds for
 its next proposal, so the model answers with the same task, history (and images) in front of it. This module holds
-what is asked (:func:`request_text`), the JSON schema the answer is constrained by (:func:`insight_schema`) and how
-an answer is read (:func:`parse_insight`): like proposals, replies are repaired where a careful reader would repair
-them, every repair is recorded, and only a reply with no usable weight at all is an error (the caller re-asks).
-
-Repair notes start with a fixed kind, so they can be counted: ``layout`` (cut off by ``max_tokens``, wrapped in
-prose, weights at the top level), ``invented``, ``renamed``, ``omitted``, ``non_numeric``, ``negative``,
-``unnormalized``, ``region`` (:mod:`hpo.insight` adds ``reask`` for each reply that had to be asked again).
+what is asked (:func:`request_text`) and the JSON schema the answer is constrained by (:func:`insight_schema`); how
+an answer is read, repaired and counted is :mod:`hpo.llm.insight_parse` (re-exported here).
 """
 
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import dataclass, field
 from typing import Any
 
-from hpo.llm.repair import extract_json, snap
-from hpo.llm.space_text import allowed_values, value_schema
+from hpo.llm.insight_parse import Insight, close_cut_off, is_range, parse_insight, uniform
+from hpo.llm.space_text import value_schema
 
-# |sum of weights - 1| above this counts as an unnormalized reply (rounding to two decimals often gives 0.99 or 1.01:
-# counted too, since the scores only see the normalized weights and the count says how often the model was off).
-SUM_TOLERANCE = 1e-6
+__all__ = ["REASK", "Insight", "close_cut_off", "insight_schema", "parse_insight", "request_text", "uniform"]
 
 REASK = (
     "Your answer could not be used: {error}. Answer again with one JSON object in the required format: a weight "
-    "between 0 and 1 for every hyperparameter, the weights summing to 1, and the best region of the most important one."
+    "between 0 and 1 for every hyperparameter, the weights summing to 1, the best region of the most important one and "
+    "the two hyperparameters that interact most."
+)
+
+PAIR_LINE = (
+    "- top_interaction: the two different hyperparameters whose effects on the loss depend most on each other "
+    "(the best value of one changes with the value of the other)."
 )
 
 
-def _is_range(hp: Any) -> bool:
-    return allowed_values(hp) is None
-
-
 def request_text(space: Any) -> str:
-    """The request appended to the optimizer's own prompt text (after its last line, so its prefix is unchanged)."""
+    """The request appended to the optimizer's own prompt text (after its last line, so its prefix is unchanged).
+
+    The top interacting pair is asked only where there is a pair (two or more hyperparameters).
+    """
     names = list(space)
+    pair = len(names) > 1
     region = (
         '{"hyperparameter": <name>, "values": [<its best allowed values>]}'
-        if not any(_is_range(space[n]) for n in names)
+        if not any(is_range(space[n]) for n in names)
         else '{"hyperparameter": <name>, "values": [<its best allowed values>]} for a choice, '
         '{"hyperparameter": <name>, "low": <number>, "high": <number>} for a range'
     )
@@ -50,8 +46,11 @@ def request_text(space: Any) -> str:
             "and the history above:",
             "- weights: how much the loss depends on each hyperparameter, one weight between 0 and 1 for every "
             "hyperparameter, summing to 1;",
-            "- best_region: the values of the most important hyperparameter that you believe give the lowest loss.",
-            f'Answer format: {{"weights": {{<every hyperparameter>: <weight>}}, "best_region": {region}}}.',
+            "- best_region: the values of the most important hyperparameter that you believe give the lowest loss"
+            + (";" if pair else "."),
+            *([PAIR_LINE] if pair else []),
+            f'Answer format: {{"weights": {{<every hyperparameter>: <weight>}}, "best_region": {region}'
+            + (', "top_interaction": [<name>, <other name>]}.' if pair else "}."),
         ]
     )
 
@@ -59,7 +58,7 @@ def request_text(space: Any) -> str:
 def region_schema(hp: Any) -> dict[str, Any]:
     """One alternative of ``best_region``: a list of allowed values for a choice, ``low``/``high`` for a range."""
     name = {"enum": [hp.name]}
-    if _is_range(hp):
+    if is_range(hp):
         props = {"hyperparameter": name, "low": value_schema(hp), "high": value_schema(hp)}
     else:
         props = {"hyperparameter": name, "values": {"type": "array", "items": value_schema(hp), "minItems": 1}}
@@ -67,228 +66,25 @@ def region_schema(hp: Any) -> dict[str, Any]:
 
 
 def insight_schema(space: Any) -> dict[str, Any]:
-    """``{"weights": {<every hp>: number in [0, 1]}, "best_region": <one of region_schema>}``, weights first.
+    """``{"weights": {<every hp>: number in [0, 1]}, "best_region": <one of region_schema>, "top_interaction":
+    [<hp>, <hp>]}``, in this order (no pair with one hyperparameter).
 
-    Weights come first because they are what is scored: a reply cut off by the endpoint's ``max_tokens`` still has
-    them. Bounds on numbers are a hint only (llama.cpp's grammar ignores them), so the parser checks them again.
+    Weights come first because they are what is scored most: a reply cut off by the endpoint's ``max_tokens`` still
+    has them; the pair comes last, so a cut-off reply loses it first. Bounds on numbers and "two distinct names" are
+    hints only (llama.cpp's grammar ignores them; JSON Schema cannot say "distinct" without ``uniqueItems``, which
+    not every endpoint accepts), so the parser checks them again.
     """
     names = list(space)
     weight = {"type": "number", "minimum": 0, "maximum": 1}
-    return {
-        "type": "object",
-        "properties": {
-            "weights": {
-                "type": "object",
-                "properties": {n: weight for n in names},
-                "required": names,
-                "additionalProperties": False,
-            },
-            "best_region": {"anyOf": [region_schema(space[n]) for n in names]},
+    props: dict[str, Any] = {
+        "weights": {
+            "type": "object",
+            "properties": {n: weight for n in names},
+            "required": names,
+            "additionalProperties": False,
         },
-        "required": ["weights", "best_region"],
+        "best_region": {"anyOf": [region_schema(space[n]) for n in names]},
     }
-
-
-@dataclass
-class Insight:
-    """A parsed reply: normalized weights (None when unusable: ``error`` says why) and the best region, if any."""
-
-    weights: dict[str, float] | None
-    best_region: dict[str, Any] | None = None
-    repairs: list[str] = field(default_factory=list)
-    error: str | None = None
-
-
-def _weight(value: Any) -> float | None:
-    """A number from a JSON value (numeric strings and percentages included); None if there is none."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        x = float(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        scale = 0.01 if text.endswith("%") else 1.0
-        try:
-            x = float(text.rstrip("%").strip()) * scale
-        except ValueError:
-            return None
-    else:
-        return None
-    return x if math.isfinite(x) else None
-
-
-def _match(name: Any, names: list[str]) -> str | None:
-    if not isinstance(name, str):
-        return None
-    if name in names:
-        return name
-    lowered = {n.lower(): n for n in names}
-    return lowered.get(name.strip().lower())
-
-
-def _weights(raw: dict[str, Any], names: list[str], repairs: list[str]) -> dict[str, float] | None:
-    found: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = _match(key, names)
-        if name is None:
-            repairs.append(f"invented: {key!r} dropped")
-        elif name in found:
-            repairs.append(f"invented: duplicate {key!r} dropped")
-        else:
-            if name != key:
-                repairs.append(f"renamed: {key!r} -> {name!r}")
-            found[name] = value
-    weights: dict[str, float] = {}
-    for name in names:
-        if name not in found:
-            repairs.append(f"omitted: {name} -> 0")
-            weights[name] = 0.0
-            continue
-        x = _weight(found[name])
-        if x is None:
-            repairs.append(f"non_numeric: {name}: {found[name]!r} -> 0")
-            x = 0.0
-        elif not isinstance(found[name], int | float):
-            repairs.append(f"non_numeric: {name}: {found[name]!r} read as {x:g}")
-        if x < 0:
-            repairs.append(f"negative: {name}: {x:g} -> 0")
-            x = 0.0
-        weights[name] = x
-    total = math.fsum(weights.values())
-    if total <= 0:
-        return None
-    if abs(total - 1.0) > SUM_TOLERANCE:
-        repairs.append(f"unnormalized: weights summed to {total:.6g}")
-    return {n: w / total for n, w in weights.items()}
-
-
-def _snapped(hp: Any, items: list[Any], notes: list[str]) -> list[Any]:
-    """The items that snap to a value of ``hp`` (see :func:`hpo.llm.repair.snap`), in order, without repeats."""
-    out: list[Any] = []
-    for x in items:
-        v, err = snap(hp, x, notes)
-        if err:
-            notes.append(err)
-        elif v not in out:
-            out.append(v)
-    return out
-
-
-def _region(space: Any, raw: Any, repairs: list[str]) -> dict[str, Any] | None:
-    """The best region as ``{"hyperparameter", "values"}`` (choices) or ``{"hyperparameter", "low", "high"}``.
-
-    A region is secondary to the weights: an unusable one is recorded as None (and counted), never re-asked.
-    """
-    if not isinstance(raw, dict):
-        repairs.append("region: missing")
-        return None
-    name = _match(raw.get("hyperparameter"), list(space))
-    if name is None:
-        repairs.append(f"region: unknown hyperparameter {raw.get('hyperparameter')!r}")
-        return None
-    hp, notes = space[name], []
-    bounds = "low" in raw or "high" in raw
-    given = [raw.get("low"), raw.get("high")] if bounds else raw.get("values")
-    items = [x for x in (given if isinstance(given, list) else [given]) if x is not None]
-    values = _snapped(hp, items, notes)
-    region: dict[str, Any] | None = None
-    if values and _is_range(hp):
-        region = {"hyperparameter": name, "low": min(values), "high": max(values)}
-    elif values:
-        allowed = allowed_values(hp)
-        idx = sorted(allowed.index(v) for v in values)
-        if bounds and hasattr(hp, "sequence"):  # an ordinal range given by its ends: every value in between
-            notes.append(f"{name}: low/high read as the values from {allowed[idx[0]]!r} to {allowed[idx[-1]]!r}")
-            idx = list(range(idx[0], idx[-1] + 1))
-        region = {"hyperparameter": name, "values": [allowed[i] for i in idx]}
-    else:
-        notes.append(f"{name}: no usable value in {raw!r}")
-    repairs.extend(f"region: {n}" for n in notes)
-    return region
-
-
-def close_cut_off(text: str) -> str | None:
-    """A reply cut off mid-way (by the endpoint's ``max_tokens``), closed after its last complete value.
-
-    The unfinished member or element is dropped and the open brackets are closed, so ``{"weights": {...},
-    "best_region": {"hyperparameter": "x", "values": [1, 2, "`` reads as values ``[1, 2]``. None when ``text`` has
-    no ``{``, its brackets do not match, or its first object is complete (then it is not cut off).
-    """
-    start = text.find("{")
-    if start < 0:
-        return None
-    body = text[start:]
-    stack: list[str] = []
-    in_string = escaped = False
-    cut: tuple[int, str] | None = None  # (end of the longest complete prefix, the brackets that close it)
-    for i, ch in enumerate(body):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch in "{[":
-            stack.append("}" if ch == "{" else "]")
-            cut = (i + 1, "".join(reversed(stack)))
-        elif ch in "}]":
-            if not stack or stack.pop() != ch:
-                return None
-            if not stack:
-                return None
-            cut = (i + 1, "".join(reversed(stack)))
-        elif ch == ",":
-            cut = (i, "".join(reversed(stack)))
-    return body[: cut[0]] + cut[1] if cut else None
-
-
-def _loads(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
-
-
-def parse_insight(space: Any, text: str) -> Insight:
-    """Read a reply into normalized weights (every hyperparameter, summing to 1) and a best region; never raises.
-
-    Omitted hyperparameters get weight 0, invented ones are dropped, negative and non-numeric weights become 0, and
-    the rest is normalized: each such repair is recorded. A reply without any positive weight is an ``error``.
-    """
-    names = list(space)
-    repairs: list[str] = []
-    try:
-        obj = json.loads(text.strip())
-    except ValueError:
-        obj = _loads(close_cut_off(text))
-        if obj is not None:
-            repairs.append("layout: the reply was cut off; closed after its last complete value")
-        else:
-            try:
-                obj = extract_json(text)
-            except ValueError as exc:
-                return Insight(None, error=str(exc))
-            repairs.append("layout: the reply is not one JSON object; read the first complete one in it")
-    if not isinstance(obj, dict):
-        return Insight(None, error="reply is not a JSON object")
-    raw = obj.get("weights")
-    if not isinstance(raw, dict):
-        top = {k: v for k, v in obj.items() if _match(k, names) is not None}
-        if not top:
-            return Insight(None, error='reply has no "weights" object with the hyperparameters')
-        repairs.append("layout: weights at the top level")
-        raw = top
-    weights = _weights(raw, names, repairs)
-    if weights is None:
-        return Insight(None, repairs=repairs, error="no hyperparameter has a positive weight")
-    return Insight(weights, _region(space, obj.get("best_region"), repairs), repairs)
-
-
-def uniform(space: Any) -> dict[str, float]:
-    """The fallback statement: every hyperparameter equally important."""
-    names = list(space)
-    return {n: 1.0 / len(names) for n in names}
+    if len(names) > 1:
+        props["top_interaction"] = {"type": "array", "items": {"enum": names}, "minItems": 2, "maxItems": 2}
+    return {"type": "object", "properties": props, "required": list(props)}

@@ -1,0 +1,159 @@
+"""Exact tabular ground truth (hpo.analysis.truth_exact): local importance, seed bootstrap, tie groups, real tables."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hpo import benchmarks
+from hpo.analysis import importance as imp
+from hpo.analysis import truth_exact as te
+
+NAMES = ["a", "b", "c"]
+CHOICES = [[0, 1, 2], [10, 20, 30, 40], ["p", "q", "r", "s", "t"]]
+
+
+def small_grid(seed: int = 1) -> np.ndarray:
+    """A 3 x 4 x 5 grid with ties (values rounded to one decimal), so ties at the top-gamma cut-off occur."""
+    return np.round(np.random.default_rng(seed).normal(size=(3, 4, 5)), 1)
+
+
+def brute_force_local(f: np.ndarray, gamma: float) -> dict[str, float]:
+    """PED-ANOVA's local importance by counting rows of a long table (no reshape): top set = losses at or below the
+    ceil(gamma n)-th smallest; per hyperparameter sum_l q(l) (p_top(l) / q(l) - 1)^2, normalized."""
+    rows = [dict(zip(NAMES, combo)) for combo in itertools.product(*CHOICES)]
+    df = pd.DataFrame(rows).astype(object)
+    df["y"] = f.ravel()
+    cutoff = sorted(df["y"])[math.ceil(gamma * len(df)) - 1]
+    top = df[df["y"] <= cutoff]
+    div = {}
+    for n in NAMES:
+        q = df[n].value_counts(normalize=True)
+        p = top[n].value_counts(normalize=True).reindex(q.index, fill_value=0.0)
+        div[n] = float((q * (p / q - 1) ** 2).sum())
+    total = sum(div.values())
+    return {n: v / total for n, v in div.items()}
+
+
+@pytest.mark.parametrize("gamma", [0.1, 0.25, 0.5])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_local_importance_equals_brute_force(gamma, seed):
+    f = small_grid(seed)
+    got = te.local_importance(f, NAMES, gamma)
+    want = brute_force_local(f, gamma)
+    for n in NAMES:
+        assert got[n] == pytest.approx(want[n], abs=1e-12)
+    assert sum(got.values()) == pytest.approx(1.0)
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # log(0) of the empty levels, without a prior
+def test_local_importance_matches_optunas_pedanova_without_its_prior():
+    """Optuna's evaluator on every grid point as a trial, its Parzen prior switched off (a private attribute), gives
+    the same divergences up to its unnormalized scale: the exact grid quantity is PED-ANOVA's."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+    from optuna.importance import PedAnovaImportanceEvaluator
+
+    f = small_grid(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study()
+    dists = {n: CategoricalDistribution(c) for n, c in zip(NAMES, CHOICES)}
+    trials = []
+    for idx in itertools.product(*(range(len(c)) for c in CHOICES)):
+        params = {n: CHOICES[k][i] for k, (n, i) in enumerate(zip(NAMES, idx))}
+        trials.append(optuna.trial.create_trial(params=params, distributions=dists, value=float(f[idx])))
+    study.add_trials(trials)
+    evaluator = PedAnovaImportanceEvaluator(target_quantile=0.1)
+    evaluator._prior_weight = 0.0
+    theirs = evaluator.evaluate(study)
+    total = sum(theirs.values())
+    ours = te.local_importance(f, NAMES, 0.1)
+    for n in NAMES:
+        assert theirs[n] / total == pytest.approx(ours[n], abs=1e-9)
+
+
+def test_local_importance_of_a_one_level_effect_and_of_no_preference():
+    # only b matters: the top 25% (b's best level) has every level of a and c equally often -> all local weight on b
+    f = np.zeros((2, 4, 3)) + np.array([3.0, 0.0, 1.0, 2.0])[None, :, None]
+    assert te.local_importance(f, ["a", "b", "c"], 0.25) == {"a": 0.0, "b": 1.0, "c": 0.0}
+    # a constant grid: the top set is everything, no hyperparameter is preferred -> equal shares (as Optuna)
+    assert te.local_importance(np.ones((2, 3)), ["a", "b"], 0.1) == {"a": 0.5, "b": 0.5}
+
+
+def test_centred_ci_keeps_the_width_and_centres_on_the_estimate():
+    samples = np.array([[0.8, 0.1], [0.9, 0.1], [1.0, 0.1]])  # resamples biased low by 0.1 for the first term
+    ci = te.centred_ci([1.0, 0.1], samples)
+    lo, hi = ci[0]
+    assert (lo + hi) / 2 == pytest.approx(1.0) and hi - lo == pytest.approx(0.18)  # 5%..95% of 0.8..1.0
+    assert ci[1] == pytest.approx([0.1, 0.1])
+
+
+def test_resampled_mean_draws_only_a_configurations_own_seeds():
+    loss = np.array([[1.0, 3.0, np.nan], [5.0, 5.0, 5.0], [2.0, np.nan, np.nan]])
+    counts = np.array([2, 3, 1])
+    rng = np.random.default_rng(0)
+    draws = np.array([te.resampled_mean(loss, counts, rng) for _ in range(400)])
+    assert np.isfinite(draws).all()
+    assert set(np.unique(draws[:, 0])) <= {1.0, 2.0, 3.0}  # means of two draws from {1, 3}
+    assert (draws[:, 1] == 5.0).all() and (draws[:, 2] == 2.0).all()
+    assert draws[:, 0].mean() == pytest.approx(2.0, abs=0.1)
+
+
+def test_tie_groups_join_overlapping_intervals_transitively():
+    ci = {"a": [0.0, 0.1], "b": [0.09, 0.2], "c": [0.19, 0.3], "d": [0.5, 0.6], "e": [0.55, 0.7], "f": [0.8, 0.9]}
+    main = {"a": 0.05, "b": 0.15, "c": 0.25, "d": 0.55, "e": 0.6, "f": 0.85}
+    assert imp.tie_groups(ci, main) == [["d", "e"], ["a", "b", "c"]]
+    assert imp.tie_groups({"a": [0.0, 0.1], "b": [0.2, 0.3]}) == []
+    assert imp.tie_groups({"a": [math.nan, math.nan], "b": [0.0, 1.0]}) == []
+
+
+@pytest.mark.parametrize("benchmark_id", ["mlp-car", "nb201-cifar10"])
+def test_exact_record_has_intervals_ties_local_and_region(benchmark_id, table_dir):
+    npz = table_dir / f"{benchmark_id}.npz"
+    bench = benchmarks.make(benchmark_id, table_path=npz)
+    rec = te.exact_importance(benchmark_id, npz, n_bootstrap=30)
+    names = rec["hyperparameters"]
+    assert rec["n_table_seeds"]["max"] == bench.info["n_table_seeds"]
+    assert "exact functional ANOVA" in rec["estimator"] and "30 resamples" in rec["estimator"]
+    for t in imp.TRANSFORMS:
+        res = rec["transforms"][t]
+        assert set(res["main_ci"]) == set(names) and set(res["pairs_ci"]) == set(res["pairs"])
+        # the intervals are centred on the estimate (seed resampling shrinks every share: shifted back)
+        assert all(lo <= res["main"][h] <= hi for h, (lo, hi) in res["main_ci"].items())
+        assert res["tie_groups"] == imp.tie_groups(res["main_ci"], res["main"])
+        assert sum(res["local"].values()) == pytest.approx(1.0)
+    # the top set is rank-invariant: one local importance for both transforms
+    assert rec["transforms"]["rank"]["local"] == rec["transforms"]["raw"]["local"]
+    # the bootstrap is seeded: the same record twice
+    again = te.exact_importance(benchmark_id, npz, n_bootstrap=30)
+    assert again["transforms"]["rank"]["main_ci"] == rec["transforms"]["rank"]["main_ci"]
+    region = rec["region"]
+    assert region["kind"] == "grid" and region["n_points"] == bench.info["n_configs"]
+    assert region["base_rate"] == pytest.approx(0.1, abs=0.01)
+    for h in names:
+        rates = region["hyperparameters"][h]["top_rate"]
+        assert np.mean(rates) == pytest.approx(region["base_rate"])  # levels equally often on a product grid
+
+
+def test_local_importance_on_a_real_table_equals_brute_force(table_dir):
+    """On mlp-car: the local importance from the record equals counting the top-10% rows through the benchmark's
+    public lookup."""
+    npz = table_dir / "mlp-car.npz"
+    bench = benchmarks.make("mlp-car", table_path=npz)
+    names, choices = te.grid_of("mlp-car")
+    rec = te.exact_importance("mlp-car", npz, n_bootstrap=0)
+    rows = [dict(zip(names, combo)) for combo in itertools.product(*choices)]
+    y = np.array([bench.true_loss(r) for r in rows])
+    cutoff = np.sort(y)[math.ceil(0.1 * y.size) - 1]
+    top = [r for r, v in zip(rows, y) if v <= cutoff]
+    div = {}
+    for n, levels in zip(names, choices):
+        p = np.array([sum(r[n] == lv for r in top) for lv in levels]) / len(top)
+        div[n] = len(levels) * float(np.sum(p**2)) - 1
+    for n in names:
+        assert rec["transforms"]["rank"]["local"][n] == pytest.approx(div[n] / sum(div.values()), abs=1e-12)
+    assert rec["bootstrap"]["n"] == 0 and rec["transforms"]["rank"]["main_ci"] == {}
