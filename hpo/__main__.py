@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         print("benchmarks:", " ".join(benchmarks.available()))
         print("optimizers:", " ".join(optimizers.available()))
         return 0
+    from hpo.llm.client import EndpointError
+    from hpo.llm.ledger import SpendingCapReached
     from hpo.provenance import build_spec
     from hpo.runner import run_to_file
 
@@ -52,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (SpendingCapReached, EndpointError) as exc:  # one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -10,7 +10,14 @@ from hpo.benchmarks import needs_table
 from hpo.codebase import digest, script_closure
 from hpo.optimizers.registry import get as method_kind
 from hpo.provenance import benchmark_digest, build_spec
-from hpo.study import StudyConfigError, coerce_cli_lists, load_schema, validate_study
+from hpo.llm.ledger import SPEND_ENV, spend_env
+from hpo.study import (
+    StudyConfigError,
+    coerce_cli_lists,
+    load_schema,
+    spend_caps,
+    validate_study,
+)
 from hpo.trajectory import CHECKED_FIELDS
 
 config.update(coerce_cli_lists(load_schema(), config))
@@ -29,6 +36,11 @@ config["llm_cache"] = STUDY[
 ]  # the one place run jobs read it from (not a rerun trigger)
 RESULTS = STUDY["results"]
 LOGS = STUDY["logs"]
+# Spending caps reach every job (local or on a cluster node, which loads this file too) through the environment,
+# not the run spec: raising a cap reruns no finished job (hpo/llm/ledger.py).
+os.environ[SPEND_ENV] = spend_env(
+    os.path.abspath(f"{RESULTS}/spend"), spend_caps(STUDY)
+)
 METHODS = STUDY["methods"]
 
 
