@@ -28,6 +28,7 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/tables.smk"
+include: "rules/endpoints.smk"
 include: "rules/run.smk"
 include: "rules/insight.smk"
 include: "rules/aggregate.smk"

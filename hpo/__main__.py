@@ -2,6 +2,7 @@
 
 python -m hpo run mlp-car random_search --seed 0 --n-trials 100 --out /tmp/run.parquet
 python -m hpo list
+python -m hpo check-endpoint --configfile STUDY [NAME ...]
 """
 
 from __future__ import annotations
@@ -26,16 +27,35 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--table", default=None, help="converted table (.npz); default: the user cache")
     r.add_argument("--cache", default=None, help="LLM reply cache directory (LLM kinds)")
     r.add_argument("--out", required=True)
+    c = sub.add_parser("check-endpoint", help="preflight the study's endpoints -> <results>/endpoints/<name>.json")
+    c.add_argument("--configfile", required=True, help="the study file (as for snakemake --configfile)")
+    c.add_argument("names", nargs="*", help="endpoints to check (default: every endpoint the LLM methods use)")
+    c.add_argument("--force", action="store_true", help="check again even if the result matches the endpoint")
     args = parser.parse_args(argv)
 
     from hpo import benchmarks, optimizers
+    from hpo.llm.client import EndpointError
+    from hpo.llm.ledger import SpendingCapReached
+    from hpo.llm.preflight import PreflightError
+
+    failures = (SpendingCapReached, EndpointError, PreflightError)
+    if args.cmd == "check-endpoint":
+        from hpo.study_cli import check_endpoints
+
+        try:
+            print("\n".join(check_endpoints(args.configfile, args.names, args.force)))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except failures as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
 
     if args.cmd == "list":
         print("benchmarks:", " ".join(benchmarks.available()))
         print("optimizers:", " ".join(optimizers.available()))
         return 0
-    from hpo.llm.client import EndpointError
-    from hpo.llm.ledger import SpendingCapReached
     from hpo.provenance import build_spec
     from hpo.runner import run_to_file
 
@@ -54,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (SpendingCapReached, EndpointError) as exc:  # one line, not a traceback
+    except failures as exc:  # one line, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -133,8 +133,8 @@ def check_custom_benchmarks(custom: dict[str, Any], used: list[str], noisy: bool
 
 # Folders the rules write into, below `results` and `logs` (rules/*.smk; tests/test_config_errors.py checks this
 # list against the rules); per-run folders are added per study.
-RESULT_DIRS = ("runs", "tables", "figures", "stats", "importance")
-LOG_DIRS = ("runs", "tables", "plots", "stats", "importance", "insight")
+RESULT_DIRS = ("runs", "tables", "figures", "stats", "importance", "endpoints")
+LOG_DIRS = ("runs", "tables", "plots", "stats", "importance", "insight", "endpoints")
 
 
 def _blocker(path: Path) -> Path | None:

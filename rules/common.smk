@@ -11,6 +11,7 @@ from hpo.codebase import digest, script_closure
 from hpo.optimizers.registry import get as method_kind
 from hpo.provenance import benchmark_digest, build_spec
 from hpo.llm.ledger import SPEND_ENV, spend_env
+from hpo.llm.preflight import endpoint_spec
 from hpo.study import (
     StudyConfigError,
     coerce_cli_lists,
@@ -98,11 +99,32 @@ def image_dirs(wildcards=None):
     )
 
 
+# Remote endpoints are preflighted (rules/endpoints.smk) before any run job of a method that uses them.
+PREFLIGHT_OF = {m: METHODS[m]["params"]["endpoint"] for m in sorted(REMOTE_LLM_METHODS)}
+PREFLIGHT_ENDPOINTS = sorted(set(PREFLIGHT_OF.values()))
+
+
 def run_inputs(wildcards):
-    """The converted table for tabular benchmarks; nothing for benchmarks that compute their loss."""
+    """The converted table for tabular benchmarks (nothing for benchmarks that compute their loss), and the
+    preflight result of a remote LLM method's endpoint."""
+    out = {}
     if needs_table(wildcards.benchmark):
-        return {"table": f"{RESULTS}/tables/{wildcards.benchmark}.npz"}
-    return {}
+        out["table"] = f"{RESULTS}/tables/{wildcards.benchmark}.npz"
+    if getattr(wildcards, "method", None) in PREFLIGHT_OF:
+        out["endpoint"] = f"{RESULTS}/endpoints/{PREFLIGHT_OF[wildcards.method]}.json"
+    return out
+
+
+def endpoint_check_spec(wildcards):
+    """The spec of the run whose first prompt the preflight sends (hpo.llm.preflight.endpoint_spec)."""
+    return vars(endpoint_spec(STUDY, wildcards.endpoint))
+
+
+def endpoint_check_inputs(wildcards):
+    benchmark = STUDY["benchmarks"][0]
+    return (
+        {"table": f"{RESULTS}/tables/{benchmark}.npz"} if needs_table(benchmark) else {}
+    )
 
 
 def run_threads(wildcards):
@@ -123,10 +145,10 @@ def llm_slots(wildcards):
 
 # Snakemake inspects every function-valued directive of every job, which dominates planning at 10^4 jobs. Use
 # plain values where the study allows (no computed-loss benchmark, no LLM / remote LLM method): ~12% faster -n.
-_ALL_TABULAR = all(needs_table(b) for b in STUDY["benchmarks"])
-RUN_INPUT_ARGS = [] if _ALL_TABULAR else [unpack(run_inputs)]
+_PLAIN_INPUTS = all(needs_table(b) for b in STUDY["benchmarks"]) and not PREFLIGHT_OF
+RUN_INPUT_ARGS = [] if _PLAIN_INPUTS else [unpack(run_inputs)]
 RUN_INPUT_KWARGS = (
-    {"table": f"{RESULTS}/tables/{{benchmark}}.npz"} if _ALL_TABULAR else {}
+    {"table": f"{RESULTS}/tables/{{benchmark}}.npz"} if _PLAIN_INPUTS else {}
 )
 RUN_THREADS = run_threads if REMOTE_LLM_METHODS else 1
 RUN_LLM_SLOTS = llm_slots if REMOTE_LLM_METHODS else 0

@@ -1,0 +1,28 @@
+"""Endpoint preflight (hpo.llm.preflight): one job per remote endpoint the study's LLM methods use, before any of
+their run jobs (each depends on its endpoint's file through ``run_inputs``), so a wrong dialect, an unknown model, a
+rejected key or a vision endpoint that ignores images stops the workflow with one line before a run job starts.
+The embedded endpoint is not checked here (local, free, tested by the project); ``python -m hpo check-endpoint``
+checks it on request. Its calls go through the reply cache: the run's first prompt is the preflight's.
+"""
+
+
+rule endpoint_check:
+    input:
+        unpack(endpoint_check_inputs),
+    output:
+        f"{RESULTS}/endpoints/{{endpoint}}.json",
+    log:
+        job=f"{LOGS}/endpoints/{{endpoint}}.log",
+        llm_server=f"{LOGS}/endpoints/{{endpoint}}.llama_server.log",
+    wildcard_constraints:
+        endpoint=method_pattern(PREFLIGHT_ENDPOINTS),
+    conda:
+        "../envs/llm.yaml"
+    threads: 0
+    resources:
+        llm_slots=1,
+    params:
+        spec=endpoint_check_spec,
+        code=code_digest("endpoint_job.py"),
+    script:
+        "../workflow_scripts/endpoint_job.py"
