@@ -256,6 +256,7 @@ def all_outputs(wildcards=None):
         f"{RESULTS}/trajectories.parquet",
         f"{RESULTS}/summary.csv",
         f"{RESULTS}/run_status.csv",
+        f"{RESULTS}/optuna.db",
         f"{RESULTS}/figures/anytime_regret.png",
         f"{RESULTS}/figures/anytime_regret.pdf",
         *stats_outputs(),
