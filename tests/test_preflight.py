@@ -116,3 +116,18 @@ def test_a_broken_endpoint_stops_the_workflow_before_any_run_job(
         assert "structured_output json_object works: set `structured_output: json_object`" in lines[0]
     assert not (tmp_path / "results" / "runs").exists()
     assert fake.requests and all(r["model"] == extra.get("model", fe.MODEL) for r in fake.requests)
+
+
+def test_the_embedded_model_passes_the_preflight(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The real llama.cpp server with SmolLM2 (started by the preflight itself): both replies parse under its
+    dialect (json_object), and latency and tokens are measured."""
+    pytest.importorskip("llama_cpp")
+    study = {"benchmarks": ["synth-branin"], "methods": {"llm": {"kind": "llm"}}, "seeds": [0], "n_trials": 3}
+    study |= {"n_init": 2, "results": str(tmp_path / "results"), "llm_cache": str(tmp_path / "cache")}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
+    assert main(["check-endpoint", "--configfile", str(tmp_path / "study.yaml"), "embedded"]) == 0
+    doc = json.loads((tmp_path / "results" / "endpoints" / "embedded.json").read_text())
+    assert (doc["model"], doc["dialect"], doc["vision_verified"]) == ("SmolLM2-135M-Instruct", "json_object", None)
+    assert set(doc["calls"]) == {"proposal", "insight"} and doc["latency_s"] > 0
+    assert all(c["prompt_tokens"] > 100 and c["completion_tokens"] > 0 for c in doc["calls"].values())
+    assert "embedded: ok, model SmolLM2-135M-Instruct, dialect json_object, vision off" in capsys.readouterr().out
