@@ -54,3 +54,20 @@ def check_endpoints(configfile: str, names: list[str], force: bool = False) -> l
             f"${doc['cost_per_call']:.5f} per call -> {out}"
         )
     return lines
+
+
+def estimate_table(configfile: str, llm_slots: int = 4, cores: int = 2) -> str:
+    """The cost and time preview of a study file (hpo.estimate), as a Markdown table with its assumptions."""
+    from hpo.estimate import CHARS_PER_TOKEN, estimate, table
+
+    study = load_study(configfile)
+    rows = estimate(study, llm_slots=llm_slots, cores=cores)
+    if not rows:
+        return "no LLM method: the study makes no model calls"
+    notes = (
+        f"Assumptions: prompt tokens = the methods' real prompts / {CHARS_PER_TOKEN} characters per token; calls and "
+        "completion tokens per call from the kinds' profiles measured with the embedded model (hpo.estimate); "
+        f"hours at {llm_slots} llm_slots (remote) or {cores} cores (embedded); * = latency not measured by a "
+        "preflight (python -m hpo check-endpoint), the embedded profile's is used. Finished jobs count zero."
+    )
+    return f"{table(rows)}\n\n{notes}"

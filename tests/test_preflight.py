@@ -15,6 +15,7 @@ from conftest import snakemake
 from fake_openai import FakeOpenAI
 
 from hpo.__main__ import main
+from hpo.llm.ledger import SPEND_ENV
 
 
 def _study(tmp: Path, url: str, kind: str = "llm", **endpoint: Any) -> Path:
@@ -40,6 +41,7 @@ def _study(tmp: Path, url: str, kind: str = "llm", **endpoint: Any) -> Path:
 @pytest.fixture(autouse=True)
 def _key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HPO_FAKE_KEY", fe.KEY)
+    monkeypatch.setenv(SPEND_ENV, "{}")  # check-endpoint installs the study's caps; undone after each test
 
 
 def test_a_working_vision_endpoint_passes_and_its_first_prompt_is_the_runs(
