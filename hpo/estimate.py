@@ -53,7 +53,8 @@ PROFILES: dict[str, Profile] = {
     "mm_llm_blank": Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
     # llm_tpe: the llm prompt every llm_every-th trial (default 2), TPE otherwise
     "llm_tpe": Profile(calls_per_trial=0.5, prompt_scale=1.0, completion_per_call=74.0, latency=26.6),
-    "llambo": Profile(calls_per_trial=9.0, prompt_scale=1.0, completion_per_call=60.0, overlap=9),
+    # llambo (defaults n_candidates 3, n_templates 2): 3 sampler + 2 surrogate calls a trial, up to 3 at once
+    "llambo": Profile(calls_per_trial=5.0, prompt_scale=1.06, completion_per_call=67.0, overlap=3, latency=20.0),
 }
 # The insight job: calls_per_trial is its calls per statement (the prior and one per budget), re-asks included.
 INSIGHT = Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=110.0)

@@ -11,7 +11,8 @@ from hpo.codebase import digest, script_closure
 from hpo.optimizers.registry import get as method_kind
 from hpo.provenance import benchmark_digest, build_spec
 from hpo.llm.ledger import SPEND_ENV, spend_env
-from hpo.llm.preflight import endpoint_spec
+from hpo.llm.endpoint import EndpointConfig
+from hpo.llm.preflight import endpoint_digest
 from hpo.study import (
     StudyConfigError,
     coerce_cli_lists,
@@ -115,9 +116,14 @@ def run_inputs(wildcards):
     return out
 
 
-def endpoint_check_spec(wildcards):
-    """The spec of the run whose first prompt the preflight sends (hpo.llm.preflight.endpoint_spec)."""
-    return vars(endpoint_spec(STUDY, wildcards.endpoint))
+def endpoint_check_digest(wildcards):
+    """What a preflight result stands for (hpo.llm.preflight.endpoint_digest): it reruns when the endpoint changes,
+    not when code or the study's other settings do (the runs' own specs cover those)."""
+    method = next(m for m, e in PREFLIGHT_OF.items() if e == wildcards.endpoint)
+    params = METHODS[method]["params"]
+    return endpoint_digest(
+        EndpointConfig.from_dict(params["endpoint"], params["endpoint_config"])
+    )
 
 
 def endpoint_check_inputs(wildcards):

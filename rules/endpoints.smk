@@ -2,7 +2,8 @@
 their run jobs (each depends on its endpoint's file through ``run_inputs``), so a wrong dialect, an unknown model, a
 rejected key or a vision endpoint that ignores images stops the workflow with one line before a run job starts.
 The embedded endpoint is not checked here (local, free, tested by the project); ``python -m hpo check-endpoint``
-checks it on request. Its calls go through the reply cache: the run's first prompt is the preflight's.
+checks it on request. Its calls go through the reply cache: the run's first prompt is the preflight's. It reruns
+when its endpoint's settings change (param ``endpoint``), not on code edits: cached by endpoint identity.
 """
 
 
@@ -22,7 +23,6 @@ rule endpoint_check:
     resources:
         llm_slots=1,
     params:
-        spec=endpoint_check_spec,
-        code=code_digest("endpoint_job.py"),
+        endpoint=endpoint_check_digest,
     script:
         "../workflow_scripts/endpoint_job.py"

@@ -31,7 +31,7 @@ def _write(tmp: Path, study: dict) -> Path:
 def test_estimate_is_within_30_percent_of_a_finished_embedded_study(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     study = {"benchmarks": ["mlp-car"], "methods": {"llm": {"kind": "llm"}}, "seeds": [0], "n_trials": 7}
-    study |= {"n_init": 3, "budgets": [7]}
+    study |= {"n_init": 3, "budgets": [7], "results": str(tmp_path / "results"), "logs": str(tmp_path / "logs")}
     path = _write(tmp_path, study)
     (before,) = estimate(load_study(path))
     assert (before.run_jobs, before.insight_jobs) == (1, 1)

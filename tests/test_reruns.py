@@ -34,6 +34,7 @@ SEEDS = [0, 1]
 # Every rule downstream of the run files: after any run job reruns, all of them do (and nothing else may).
 DOWNSTREAM = {
     "aggregate",
+    "optuna_export",
     "stats",
     "report_md",
     "plot_anytime_regret",

@@ -1,12 +1,13 @@
 """Snakemake script of rule ``endpoint_check``: one endpoint -> its preflight document (JSON)."""
 
-from hpo.llm.preflight import preflight_to_file
+from hpo.llm.preflight import endpoint_spec, preflight_to_file
 from hpo.logs import job_log
-from hpo.runner import RunSpec
+from hpo.study import validate_study
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log.job):
-    spec = RunSpec(**sm.params.spec)
+    # Rebuilt here, not passed as a param: the spec changes with the code, the preflight only with the endpoint.
+    spec = endpoint_spec(validate_study(dict(sm.config)), sm.wildcards.endpoint)
     print(f"preflight of endpoint {sm.wildcards.endpoint} with {spec.benchmark}/{spec.method}/{spec.seed}")
     preflight_to_file(
         spec,
