@@ -210,7 +210,7 @@ def table(rows: list[Row]) -> str:
         mark = "" if r.latency_measured else "*"
         lines.append(
             f"| {r.method} | {r.endpoint} | {r.run_jobs} | {r.insight_jobs} | {r.calls:,.0f} | {r.prompt_tokens:,.0f} "
-            f"| {r.completion_tokens:,.0f} | {r.usd:,.2f} | {r.hours:,.2f}{mark} |"
+            f"| {r.completion_tokens:,.0f} | {r.usd:,.{2 if r.usd >= 10 else 4}f} | {r.hours:,.2f}{mark} |"
         )
     return "\n".join(lines)
 

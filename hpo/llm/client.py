@@ -45,6 +45,7 @@ class Reply:
     latency: float
     cost: float
     cached: bool
+    paid_latency: float = 0.0  # seconds the call that paid for this text took (a hit: from its cache entry)
 
 
 class EndpointError(RuntimeError):
@@ -210,6 +211,7 @@ class LLMClient:
                 0.0,
                 ep.cost(hit["prompt_tokens"], hit["completion_tokens"]),
                 cached=True,
+                paid_latency=hit.get("latency", 0.0),
             )
         reserved = ep.cost(prompt_tokens_bound(messages), ep.max_tokens)
         if self.ledger is not None:  # refuses (one line, nothing sent) a call that could cross the cap
@@ -228,7 +230,7 @@ class LLMClient:
             self.cache.put(key, {"text": text, "prompt_tokens": pt, "completion_tokens": ct, "latency": latency})
         else:  # the model said nothing: not an answer to replay on the next run
             log.warning("%s returned empty content; not cached", ep.label())
-        return Reply(text, pt, ct, latency, ep.cost(pt, ct), cached=False)
+        return Reply(text, pt, ct, latency, ep.cost(pt, ct), cached=False, paid_latency=latency)
 
     # -- one request: attempts under a deadline, retries, one-line failure -----------------------------------------
     def _send(self, client: Any, kwargs: dict[str, Any]) -> tuple[str, int, int]:

@@ -15,7 +15,8 @@ with a handful of calls and one line, and measures what the estimate needs (late
 A reply counts as parsed when it holds a JSON object (:func:`hpo.llm.repair.extract_json`); whether its values are
 usable is recorded, not failed on (the runs repair and re-ask). When the configured ``structured_output`` dialect
 fails (no JSON, or HTTP 400/422: the server rejects the ``response_format``), the other dialects are tried and the
-one that works is named. Calls go through :class:`~hpo.llm.client.LLMClient`: cached, retried, charged to the ledger.
+one that works is named (llama-cpp-python's server answers ``json_schema`` with HTTP 500 naming response_format).
+Calls go through :class:`~hpo.llm.client.LLMClient`: cached, retried, charged to the ledger.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ DIGIT_SCHEMA = {
     "required": ["digit"],
 }
 DIGIT_QUESTION = 'Which single digit (0-9) is drawn in the image? Answer with one JSON object: {"digit": <the digit>}.'
-REJECTED_FORMAT = re.compile(r"HTTP (400|422)\b")
+# The server refuses the request's format: OpenAI-style 400/422, or (llama-cpp-python's server) HTTP 500 with a
+# validation error naming response_format.
+REJECTED_FORMAT = re.compile(r"HTTP (400|422)\b|response_format")
 
 
 class PreflightError(RuntimeError):
@@ -77,7 +80,7 @@ def _record(reply: Reply, usable: bool | None = None, error: str | None = None) 
     out = {
         "prompt_tokens": reply.prompt_tokens,
         "completion_tokens": reply.completion_tokens,
-        "latency": reply.latency,
+        "latency": reply.paid_latency,  # of the call that paid for it, also when it came from the cache
         "cost": reply.cost,
         "cached": reply.cached,
     }
@@ -146,7 +149,8 @@ def _proposal(opt: LLMOptimizer, text: str) -> dict[str, Any]:
         reply = opt.client.complete(messages, schema)
     except EndpointError as err:
         if REJECTED_FORMAT.search(str(err)):
-            _dialect_failure(opt, messages, schema, f"the server rejects it: {str(err).split(': ', 1)[-1][:160]}")
+            detail = re.sub(r"^.*?\(retries: \d+\): ", "", str(err))[:160]  # what the server said
+            _dialect_failure(opt, messages, schema, f"the server rejects it: {detail}")
         raise
     if _json_object(reply.text) is None:
         _dialect_failure(opt, messages, schema, f"the reply holds no JSON object: {reply.text[:80]!r}")
@@ -196,8 +200,8 @@ def preflight(
             calls["vision"] = _vision(opt.client)
     finally:
         opt.close()
-    paid = [c for c in calls.values() if not c["cached"]]
     per = list(calls.values())
+    paid = [c for c in per if c["latency"] > 0]
     return {
         "endpoint": ep.name,
         "identity": ep.identity,
