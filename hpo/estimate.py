@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CHARS_PER_TOKEN = 2.7  # SmolLM2's tokenizer on the proposal prompts (measured 2.68 on nb201-cifar10; insight 2.8-3.1)
+CHARS_PER_TOKEN = 2.4  # SmolLM2's tokenizer on the prompts: 2.68 (nb201-cifar10), 2.1 (mlp-car); insight 2.8-3.1
 IMAGE_TOKENS = 85  # OpenAI's cost of one image at detail "low" (the multimodal kinds send 3 per call)
 IMAGES_PER_CALL = 3
 
@@ -162,7 +162,7 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
                     noisy=study["noisy"],
                     benchmark_def=study["custom_benchmarks"].get(benchmark),
                 )
-                window = (benchmark, params.get("history_best_k"), params.get("history_recent_m"))
+                window = (benchmark, params.get("history_best_k"), params.get("history_recent_m"), params.get("init"))
                 if window not in sizes:  # the seed changes the values in a prompt, not its size
                     sizes[window] = prompt_chars(bench, spec, study["budgets"])
                 trials, insight = sizes[window]
