@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     from hpo import benchmarks, optimizers
     from hpo.llm.client import EndpointError
     from hpo.llm.ledger import SpendingCapReached
-    from hpo.llm.preflight import PreflightError
+    from hpo.preflight import PreflightError
 
     failures = (SpendingCapReached, EndpointError, PreflightError)
     if args.cmd in ("check-endpoint", "estimate"):

@@ -1,4 +1,4 @@
-"""The study-level commands of ``python -m hpo``: ``check-endpoint`` (hpo.llm.preflight) and ``estimate``.
+"""The study-level commands of ``python -m hpo``: ``check-endpoint`` (hpo.preflight) and ``estimate``.
 
 Both read a study file the way the workflow does (:func:`hpo.study.validate_study`), so what they check and price is
 exactly what ``snakemake --configfile STUDY`` will run, and write where the workflow's rules write.
@@ -34,7 +34,7 @@ def check_endpoints(configfile: str, names: list[str], force: bool = False) -> l
     A result whose endpoint digest matches is reused (cached by endpoint identity) unless ``force``.
     """
     from hpo.llm.endpoint import EndpointConfig
-    from hpo.llm.preflight import endpoint_digest, endpoint_spec, preflight_to_file, study_endpoints
+    from hpo.preflight import endpoint_digest, endpoint_spec, preflight_to_file, study_endpoints
 
     study = load_study(configfile)
     lines = []

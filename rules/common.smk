@@ -12,7 +12,7 @@ from hpo.optimizers.registry import get as method_kind
 from hpo.provenance import benchmark_digest, build_spec
 from hpo.llm.ledger import SPEND_ENV, spend_env
 from hpo.llm.endpoint import EndpointConfig
-from hpo.llm.preflight import endpoint_digest
+from hpo.preflight import endpoint_digest
 from hpo.study import (
     StudyConfigError,
     coerce_cli_lists,
@@ -117,7 +117,7 @@ def run_inputs(wildcards):
 
 
 def endpoint_check_digest(wildcards):
-    """What a preflight result stands for (hpo.llm.preflight.endpoint_digest): it reruns when the endpoint changes,
+    """What a preflight result stands for (hpo.preflight.endpoint_digest): it reruns when the endpoint changes,
     not when code or the study's other settings do (the runs' own specs cover those)."""
     method = next(m for m, e in PREFLIGHT_OF.items() if e == wildcards.endpoint)
     params = METHODS[method]["params"]

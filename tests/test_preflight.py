@@ -62,7 +62,7 @@ def test_a_working_vision_endpoint_passes_and_its_first_prompt_is_the_runs(
         assert main(["check-endpoint", "--configfile", str(study)]) == 0 and len(fake.requests) == 3
         assert "fake: ok (cached)" in capsys.readouterr().out
         # The run's first proposal (trial n_init + 1) is the preflight's request: a cache hit, no new call.
-        from hpo.llm.preflight import endpoint_spec
+        from hpo.preflight import endpoint_spec
         from hpo.runner import run_to_file
         from hpo.study_cli import load_study
 

@@ -1,7 +1,7 @@
 """Snakemake script of rule ``endpoint_check``: one endpoint -> its preflight document (JSON)."""
 
-from hpo.llm.preflight import endpoint_spec, preflight_to_file
 from hpo.logs import job_log
+from hpo.preflight import endpoint_spec, preflight_to_file
 from hpo.study import validate_study
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
