@@ -26,3 +26,31 @@ rule endpoint_check:
         endpoint=endpoint_check_digest,
     script:
         "../workflow_scripts/endpoint_job.py"
+
+
+rule estimate:
+    """The cost and time preview (hpo.estimate) as a file: `snakemake results/estimate.md` (not part of `all`).
+    Reruns when the study's design or endpoints change; jobs finished since then are not subtracted until then.
+    """
+    output:
+        f"{RESULTS}/estimate.md",
+    log:
+        f"{LOGS}/estimate.log",
+    conda:
+        "../envs/llm.yaml"
+    params:
+        design={
+            k: STUDY[k]
+            for k in (
+                "benchmarks",
+                "methods",
+                "seeds",
+                "n_trials",
+                "n_init",
+                "budgets",
+            )
+        },
+        llm_slots=workflow.global_resources.get("llm_slots").value or 4,
+        cores=workflow.cores,
+    script:
+        "../workflow_scripts/estimate.py"

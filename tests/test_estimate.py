@@ -78,3 +78,17 @@ def test_dollars_and_hours_follow_prices_latency_and_concurrency(tmp_path: Path)
     assert row.usd == pytest.approx((row.prompt_tokens * 0.15 + row.completion_tokens * 0.6) / 1000)
     assert row.hours == pytest.approx(row.calls * 2.0 / (3 * 1) / 3600)  # llm calls do not overlap within a job
     assert row.latency_measured and row.prompt_tokens > 0
+
+
+def test_the_rule_writes_the_same_table(tmp_path: Path) -> None:
+    """``snakemake results/estimate.md`` writes the table the command prints (llm_slots from the profile: 4)."""
+    from hpo.estimate import table
+
+    endpoint = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "price_prompt_per_1k": 0.15}
+    study = {"benchmarks": ["synth-branin"], "seeds": [0], "n_trials": 6, "n_init": 2, "budgets": [6]}
+    study |= {"methods": {"llm": {"kind": "llm", "params": {"endpoint": "paid"}}}, "endpoints": {"paid": endpoint}}
+    study |= {"results": str(tmp_path / "results"), "logs": str(tmp_path / "logs")}
+    path = _write(tmp_path, study)
+    snakemake(tmp_path, str(tmp_path / "results" / "estimate.md"), "--configfile", str(path))
+    expected = table(estimate(load_study(path), llm_slots=4, cores=2))
+    assert (tmp_path / "results" / "estimate.md").read_text() == expected + "\n"
