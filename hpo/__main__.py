@@ -2,6 +2,8 @@
 
 python -m hpo run mlp-car random_search --seed 0 --n-trials 100 --out /tmp/run.parquet
 python -m hpo list
+python -m hpo check-endpoint --configfile STUDY [NAME ...]
+python -m hpo estimate --configfile STUDY
 """
 
 from __future__ import annotations
@@ -26,9 +28,37 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--table", default=None, help="converted table (.npz); default: the user cache")
     r.add_argument("--cache", default=None, help="LLM reply cache directory (LLM kinds)")
     r.add_argument("--out", required=True)
+    c = sub.add_parser("check-endpoint", help="preflight the study's endpoints -> <results>/endpoints/<name>.json")
+    c.add_argument("--configfile", required=True, help="the study file (as for snakemake --configfile)")
+    c.add_argument("names", nargs="*", help="endpoints to check (default: every endpoint the LLM methods use)")
+    c.add_argument("--force", action="store_true", help="check again even if the result matches the endpoint")
+    e = sub.add_parser("estimate", help="calls, tokens, dollars and hours the study's LLM methods will take")
+    e.add_argument("--configfile", required=True, help="the study file (as for snakemake --configfile)")
+    e.add_argument("--llm-slots", type=int, default=4, help="remote LLM jobs at once (snakemake --resources)")
+    e.add_argument("--cores", type=int, default=2, help="cores: embedded-model jobs at once")
     args = parser.parse_args(argv)
 
     from hpo import benchmarks, optimizers
+    from hpo.llm.client import EndpointError
+    from hpo.llm.ledger import SpendingCapReached
+    from hpo.preflight import PreflightError
+
+    failures = (SpendingCapReached, EndpointError, PreflightError)
+    if args.cmd in ("check-endpoint", "estimate"):
+        from hpo.study_cli import check_endpoints, estimate_table
+
+        try:
+            if args.cmd == "estimate":
+                print(estimate_table(args.configfile, args.llm_slots, args.cores))
+            else:
+                print("\n".join(check_endpoints(args.configfile, args.names, args.force)))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except failures as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
 
     if args.cmd == "list":
         print("benchmarks:", " ".join(benchmarks.available()))
@@ -53,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, DiskFullError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except failures as exc:  # one line, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -149,8 +149,8 @@ def check_custom_benchmarks(custom: dict[str, Any], used: list[str], noisy: bool
 
 # Folders the rules write into, below `results` and `logs` (rules/*.smk; tests/test_config_errors.py checks this
 # list against the rules); per-run folders are added per study.
-RESULT_DIRS = ("runs", "tables", "figures", "stats", "importance")
-LOG_DIRS = ("runs", "tables", "plots", "stats", "importance", "insight")
+RESULT_DIRS = ("runs", "tables", "figures", "stats", "importance", "endpoints")
+LOG_DIRS = ("runs", "tables", "plots", "stats", "importance", "insight", "endpoints")
 
 
 def _blocker(path: Path) -> Path | None:
@@ -322,8 +322,15 @@ def resolve_endpoints(cfg: dict[str, Any]) -> dict[str, str]:
                 f"{ep_name!r} ({endpoint.model}) has no `vision: true`"
             )
         params["endpoint"] = ep_name
-        params["endpoint_config"] = {k: v for k, v in endpoint.as_dict().items() if k != "name"}
+        # max_cost is a spend policy, not what answers: it reaches jobs through spend_caps, so raising it reruns nothing
+        params["endpoint_config"] = {k: v for k, v in endpoint.as_dict().items() if k not in ("name", "max_cost")}
     return skipped
+
+
+def spend_caps(cfg: dict[str, Any]) -> dict[str, float]:
+    """Endpoint name -> ``max_cost`` (USD) of every capped endpoint of a validated study; the jobs' ledgers are
+    ``<results>/spend/<name>.jsonl`` (:mod:`hpo.llm.ledger`)."""
+    return {n: float(v["max_cost"]) for n, v in (cfg.get("endpoints") or {}).items() if v.get("max_cost") is not None}
 
 
 def validate_study(config: dict[str, Any]) -> dict[str, Any]:

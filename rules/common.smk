@@ -10,7 +10,16 @@ from hpo.benchmarks import needs_table
 from hpo.codebase import digest, script_closure
 from hpo.optimizers.registry import get as method_kind
 from hpo.provenance import benchmark_digest, build_spec
-from hpo.study import StudyConfigError, coerce_cli_lists, load_schema, validate_study
+from hpo.llm.ledger import SPEND_ENV, spend_env
+from hpo.llm.endpoint import EndpointConfig
+from hpo.preflight import endpoint_digest
+from hpo.study import (
+    StudyConfigError,
+    coerce_cli_lists,
+    load_schema,
+    spend_caps,
+    validate_study,
+)
 from hpo.trajectory import CHECKED_FIELDS
 
 config.update(coerce_cli_lists(load_schema(), config))
@@ -29,6 +38,11 @@ config["llm_cache"] = STUDY[
 ]  # the one place run jobs read it from (not a rerun trigger)
 RESULTS = STUDY["results"]
 LOGS = STUDY["logs"]
+# Spending caps reach every job (local or on a cluster node, which loads this file too) through the environment,
+# not the run spec: raising a cap reruns no finished job (hpo/llm/ledger.py).
+os.environ[SPEND_ENV] = spend_env(
+    os.path.abspath(f"{RESULTS}/spend"), spend_caps(STUDY)
+)
 METHODS = STUDY["methods"]
 
 
@@ -86,11 +100,37 @@ def image_dirs(wildcards=None):
     )
 
 
+# Remote endpoints are preflighted (rules/endpoints.smk) before any run job of a method that uses them.
+PREFLIGHT_OF = {m: METHODS[m]["params"]["endpoint"] for m in sorted(REMOTE_LLM_METHODS)}
+PREFLIGHT_ENDPOINTS = sorted(set(PREFLIGHT_OF.values()))
+
+
 def run_inputs(wildcards):
-    """The converted table for tabular benchmarks; nothing for benchmarks that compute their loss."""
+    """The converted table for tabular benchmarks (nothing for benchmarks that compute their loss), and the
+    preflight result of a remote LLM method's endpoint."""
+    out = {}
     if needs_table(wildcards.benchmark):
-        return {"table": f"{RESULTS}/tables/{wildcards.benchmark}.npz"}
-    return {}
+        out["table"] = f"{RESULTS}/tables/{wildcards.benchmark}.npz"
+    if getattr(wildcards, "method", None) in PREFLIGHT_OF:
+        out["endpoint"] = f"{RESULTS}/endpoints/{PREFLIGHT_OF[wildcards.method]}.json"
+    return out
+
+
+def endpoint_check_digest(wildcards):
+    """What a preflight result stands for (hpo.preflight.endpoint_digest): it reruns when the endpoint changes,
+    not when code or the study's other settings do (the runs' own specs cover those)."""
+    method = next(m for m, e in PREFLIGHT_OF.items() if e == wildcards.endpoint)
+    params = METHODS[method]["params"]
+    return endpoint_digest(
+        EndpointConfig.from_dict(params["endpoint"], params["endpoint_config"])
+    )
+
+
+def endpoint_check_inputs(wildcards):
+    benchmark = STUDY["benchmarks"][0]
+    return (
+        {"table": f"{RESULTS}/tables/{benchmark}.npz"} if needs_table(benchmark) else {}
+    )
 
 
 def run_threads(wildcards):
@@ -111,10 +151,10 @@ def llm_slots(wildcards):
 
 # Snakemake inspects every function-valued directive of every job, which dominates planning at 10^4 jobs. Use
 # plain values where the study allows (no computed-loss benchmark, no LLM / remote LLM method): ~12% faster -n.
-_ALL_TABULAR = all(needs_table(b) for b in STUDY["benchmarks"])
-RUN_INPUT_ARGS = [] if _ALL_TABULAR else [unpack(run_inputs)]
+_PLAIN_INPUTS = all(needs_table(b) for b in STUDY["benchmarks"]) and not PREFLIGHT_OF
+RUN_INPUT_ARGS = [] if _PLAIN_INPUTS else [unpack(run_inputs)]
 RUN_INPUT_KWARGS = (
-    {"table": f"{RESULTS}/tables/{{benchmark}}.npz"} if _ALL_TABULAR else {}
+    {"table": f"{RESULTS}/tables/{{benchmark}}.npz"} if _PLAIN_INPUTS else {}
 )
 RUN_THREADS = run_threads if REMOTE_LLM_METHODS else 1
 RUN_LLM_SLOTS = llm_slots if REMOTE_LLM_METHODS else 0
@@ -223,6 +263,7 @@ def all_outputs(wildcards=None):
         f"{RESULTS}/trajectories.parquet",
         f"{RESULTS}/summary.csv",
         f"{RESULTS}/run_status.csv",
+        f"{RESULTS}/optuna.db",
         f"{RESULTS}/figures/anytime_regret.png",
         f"{RESULTS}/figures/anytime_regret.pdf",
         *stats_outputs(),

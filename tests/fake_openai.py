@@ -130,10 +130,15 @@ def first_valid_config(request: dict[str, Any]) -> str:
     """A valid reply read from the request's schema. Proposals: for every hyperparameter the allowed value at index
     (number of history rows in the prompt), i.e. the first values before any trial and a new configuration at every
     later trial, so the LLM methods' repetition guard (re-ask on an evaluated configuration) is not triggered.
-    Importance questions (schema with ``weights``): equal weights."""
+    Importance questions (schema with ``weights``): equal weights. The preflight's image question (``digit``): the
+    digit its image shows, read as a model that sees images would (tests/fake_endpoints.py)."""
     import re
 
     schema = request["response_format"]["json_schema"]["schema"]
+    if "digit" in schema["properties"]:
+        from fake_endpoints import good
+
+        return good(request)
     if "weights" in schema["properties"]:
         names = list(schema["properties"]["weights"]["properties"])
         return json.dumps({"weights": {n: 1 / len(names) for n in names}})

@@ -115,7 +115,10 @@ def test_multimodal_study_skips_without_vision_and_never_writes_the_key(
         proposals = [p for p in schemas if "config" in p]
         assert len(proposals) == 3 * 2 * 3  # 3 LLM methods x 2 seeds x 3 model-proposed trials
         # the rest are the insight jobs' importance questions (priors shared through the cache where identical)
-        assert all("weights" in p for p in schemas if "config" not in p) and len(schemas) > len(proposals)
+        # (and the endpoint preflight's one image question, rules/endpoints.smk)
+        questions = [p for p in schemas if "config" not in p and "digit" not in p]
+        assert sum("digit" in p for p in schemas) == 1
+        assert all("weights" in p for p in questions) and len(schemas) > len(proposals)
         assert {h["authorization"] for h in fake.headers} == {f"Bearer {secret}"}
     traj = pd.read_parquet(tmp_path / "results" / "trajectories.parquet")
     mm = traj[(traj["method"] == "mm_llm") & (traj["trial"] > 3)]

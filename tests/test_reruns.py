@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import fake_endpoints
 import pytest
 import yaml
 from conftest import ROOT, run_bounded
@@ -34,6 +35,7 @@ SEEDS = [0, 1]
 # Every rule downstream of the run files: after any run job reruns, all of them do (and nothing else may).
 DOWNSTREAM = {
     "aggregate",
+    "optuna_export",
     "stats",
     "report_md",
     "plot_anytime_regret",
@@ -60,7 +62,10 @@ COPY_IGNORE = shutil.ignore_patterns(
 
 def no_config(request: dict) -> str:
     """The fake endpoint's reply: valid JSON without a configuration, so every LLM trial takes the seeded fallback
-    (deterministic, fast); what matters here is which jobs rerun, not what the model says."""
+    (deterministic, fast); what matters here is which jobs rerun, not what the model says. The endpoint preflight's
+    image question gets the right digit (a vision endpoint that reads images)."""
+    if "digit" in json.dumps(request.get("response_format")):
+        return fake_endpoints.good(request)
     return json.dumps({"rationale": "none"})
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from hpo.llm.cache import ReplyCache, reply_key
 from hpo.llm.endpoint import EndpointConfig
+from hpo.llm.ledger import Ledger, prompt_tokens_bound
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Reply:
     # Per generated token, its top alternatives as {token: log-probability}; only when the request asked for
     # ``logprobs`` and the endpoint returned them (LLAMBO's generative surrogate reads P("1") from them).
     logprobs: list[dict[str, float]] | None = None
+    paid_latency: float = 0.0  # seconds the call that paid for this text took (a hit: from its cache entry)
 
 
 class EndpointError(RuntimeError):
@@ -143,11 +145,21 @@ class LLMClient:
     """Chat completions against one endpoint; the embedded server is started lazily on the first cache miss.
 
     Safe to call from several threads at once: the lazy connect (and embedded-server start) happens once, under a
-    lock; at most ``endpoint.concurrency`` requests are in flight; cache writes are atomic renames.
+    lock; at most ``endpoint.concurrency`` requests are in flight; cache writes are atomic renames. An endpoint with
+    a spending cap charges its :class:`~hpo.llm.ledger.Ledger` before each uncached call (``ledger`` or the study's).
     """
 
-    def __init__(self, endpoint: EndpointConfig, cache: ReplyCache, seed: int, server_log: str | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: EndpointConfig,
+        cache: ReplyCache,
+        seed: int,
+        server_log: str | None = None,
+        ledger: Ledger | None = None,
+    ) -> None:
         self.endpoint, self.cache, self.seed = endpoint, cache, seed
+        spend_dir = cache.root / "spend" if cache.root else None  # library use; a study's ledger is <results>/spend
+        self.ledger = ledger or Ledger.for_endpoint(endpoint.name, endpoint.max_cost, spend_dir)
         self.server_log = server_log
         self._client: Any = None
         self._server: Any = None
@@ -209,13 +221,19 @@ class LLMClient:
                 ep.cost(hit["prompt_tokens"], hit["completion_tokens"]),
                 cached=True,
                 logprobs=hit.get("logprobs"),
+                paid_latency=hit.get("latency", 0.0),
             )
+        reserved = ep.cost(prompt_tokens_bound(messages), ep.max_tokens)
+        if self.ledger is not None:  # refuses (one line, nothing sent) a call that could cross the cap
+            self.ledger.reserve(reserved, key)
         client = self._connect()
         kwargs = {k: v for k, v in request.items() if v is not None}
         with self._slots:
             t0 = time.perf_counter()
             text, pt, ct, lp = self._send(client, kwargs)
             latency = time.perf_counter() - t0
+        if self.ledger is not None:  # the reported cost; no usage reported: keep the upper bound
+            self.ledger.settle(reserved, ep.cost(pt, ct) if pt or ct else reserved, key)
         with self._lock:
             self.calls += 1
         if text:
@@ -223,7 +241,7 @@ class LLMClient:
             self.cache.put(key, {**entry, "logprobs": lp} if lp is not None else entry)
         else:  # the model said nothing: not an answer to replay on the next run
             log.warning("%s returned empty content; not cached", ep.label())
-        return Reply(text, pt, ct, latency, ep.cost(pt, ct), cached=False, logprobs=lp)
+        return Reply(text, pt, ct, latency, ep.cost(pt, ct), cached=False, logprobs=lp, paid_latency=latency)
 
     # -- one request: attempts under a deadline, retries, one-line failure -----------------------------------------
     def _send(self, client: Any, kwargs: dict[str, Any]) -> tuple[str, int, int, list[dict[str, float]] | None]:

@@ -57,6 +57,7 @@ class EndpointConfig:
     structured_output: str = "json_schema"
     price_prompt_per_1k: float = 0.0
     price_completion_per_1k: float = 0.0
+    max_cost: float | None = None  # USD for the whole study (hpo.llm.ledger); None: no cap
 
     @classmethod
     def from_dict(cls, name: str, values: dict[str, Any]) -> EndpointConfig:
@@ -84,6 +85,8 @@ class EndpointConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"endpoint {name!r}: {key} must be an integer >= {low}, got {value!r}")
+        if self.max_cost is not None and (isinstance(self.max_cost, bool) or not self.max_cost >= 0):
+            raise ValueError(f"endpoint {name!r}: max_cost must be a number of USD >= 0, got {self.max_cost!r}")
         if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or not self.timeout > 0:
             raise ValueError(f"endpoint {name!r}: timeout must be a number of seconds > 0, got {self.timeout!r}")
 

@@ -1,0 +1,223 @@
+"""Cost and time preview of a study before it runs: model calls, prompt and completion tokens, dollars and hours per
+LLM method and endpoint, minus the jobs already finished (a resumed study shows only what is left).
+
+How each figure is made, and what it rests on:
+
+* **Prompt tokens** come from the prompts themselves: for each run the ``llm`` kind's real prompt text (task, search
+  space, answer format, history window of ``history_best_k`` + ``history_recent_m`` rows) is built at every trial
+  after the initial design, with the benchmark's initial design and random configurations evaluated on the
+  benchmark as history, so the size grows with the space and the window exactly as in the run. Characters become
+  tokens at :data:`CHARS_PER_TOKEN`, measured with the embedded SmolLM2 tokenizer (a GPT-4-class tokenizer needs
+  fewer tokens for the same text: the estimate errs high). Each kind scales that prompt by its profile's
+  ``prompt_scale`` (LLAMBO's sampler and surrogate prompts differ from the direct proposal), multimodal kinds add
+  :data:`IMAGE_TOKENS` per image.
+* **Calls** per trial after the initial design, **completion tokens** per call and the insight job's calls per
+  statement come from :data:`PROFILES`, measured per kind with the embedded model (docs/notes/issue17-endpoints.md);
+  a stronger model re-asks less, so calls err high. Completion tokens are capped at the endpoint's ``max_tokens``.
+* **Dollars** are the endpoint's prices; **hours** are calls x the preflight's measured latency
+  (``<results>/endpoints/<name>.json``; else the profile's embedded latency, marked ``*``), divided by the jobs that
+  run at once (``llm_slots`` for remote endpoints, ``cores`` for the embedded one) and, within a job, by the
+  endpoint's ``concurrency`` where a kind's calls overlap (LLAMBO's ensemble).
+* **Finished jobs** (a run's Parquet file or an insight file whose fingerprint matches the study) cost nothing: their
+  replies are cached and a rerun does not call the model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHARS_PER_TOKEN = 2.4  # SmolLM2's tokenizer on the prompts: 2.68 (nb201-cifar10), 2.1 (mlp-car); insight 2.8-3.1
+IMAGE_TOKENS = 85  # OpenAI's cost of one image at detail "low" (the multimodal kinds send 3 per call)
+IMAGES_PER_CALL = 3
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What one kind does per trial after the initial design, measured with the embedded model."""
+
+    calls_per_trial: float
+    prompt_scale: float  # prompt tokens per call / the llm kind's prompt tokens at the same trial
+    completion_per_call: float
+    overlap: int = 1  # calls of one trial that can be in flight at once
+    latency: float = 8.0  # seconds per call with the embedded model on one core
+
+
+# Measured: docs/notes/issue17-endpoints.md ("Profiles"), nb201-cifar10, 8 trials, n_init 3, SmolLM2-135M.
+PROFILES: dict[str, Profile] = {
+    "llm": Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
+    # mm_llm*: the llm prompt plus three images (IMAGE_TOKENS each); not measurable with the text-only SmolLM2
+    "mm_llm": Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
+    "mm_llm_blank": Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
+    # llm_tpe: the llm prompt every llm_every-th trial (default 2), TPE otherwise
+    "llm_tpe": Profile(calls_per_trial=0.5, prompt_scale=1.0, completion_per_call=74.0, latency=26.6),
+    # llambo (defaults n_candidates 3, n_templates 2): 3 sampler + 2 surrogate calls a trial, up to 3 at once
+    "llambo": Profile(calls_per_trial=5.0, prompt_scale=1.06, completion_per_call=67.0, overlap=3, latency=20.0),
+}
+# The insight job: calls_per_trial is its calls per statement (the prior and one per budget), re-asks included.
+INSIGHT = Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=110.0)
+
+
+@dataclass
+class Row:
+    """One (method, endpoint) line of the preview."""
+
+    method: str
+    endpoint: str
+    run_jobs: int = 0
+    insight_jobs: int = 0
+    calls: float = 0.0
+    prompt_tokens: float = 0.0
+    completion_tokens: float = 0.0
+    usd: float = 0.0
+    hours: float = 0.0
+    latency_measured: bool = True
+
+
+def _history(bench: Any, spec: Any) -> list[Any]:
+    """Observations for every trial of a run: the shared initial design, then random configurations (seeded), with
+    random losses written at full precision like real ones (evaluating live benchmarks here would take hours; the
+    prompt's size does not depend on the values)."""
+    import numpy as np
+
+    from hpo.llm.prompt import Observation
+    from hpo.space import config_dict, initial_design, stable_seed
+
+    space = bench.space
+    space.seed(stable_seed("estimate", spec.benchmark, spec.seed))
+    configs = list(initial_design(space, spec.n_init, spec.benchmark, spec.seed))
+    configs += [space.sample_configuration() for _ in range(spec.n_trials - len(configs))]
+    losses = np.random.default_rng(0).uniform(0.05, 0.95, len(configs))
+    return [Observation(i + 1, config_dict(c), float(x)) for i, (c, x) in enumerate(zip(configs, losses))]
+
+
+def prompt_chars(bench: Any, spec: Any, budgets: list[int]) -> tuple[list[int], dict[int, int]]:
+    """Characters of the ``llm`` prompt before each trial after the initial design, and of the insight prompt at
+    each budget (0 = the prior), for ``spec``'s run."""
+    from hpo.llm.insight_prompt import request_text
+    from hpo.llm.prompt import SYSTEM, task_text, user_text
+
+    params = spec.params
+    best_k, recent_m = params.get("history_best_k", 10), params.get("history_recent_m", 10)
+    task = task_text(spec.benchmark, bench.info, bench.space, spec.n_trials)
+    history = _history(bench, spec)
+
+    def size(n: int) -> int:
+        return len(SYSTEM) + len(user_text(task, history[:n], best_k, recent_m, None))
+
+    trials = [size(t - 1) for t in range(spec.n_init + 1, spec.n_trials + 1)]
+    if params.get("init") == "zero_shot":  # one call asks for the whole initial design, before any history
+        trials.append(size(0))
+    request = len(request_text(bench.space)) + 2
+    return trials, {b: size(b) + request for b in [0, *budgets]}
+
+
+def _done(path: Path, fingerprint: str) -> bool:
+    """Whether a finished output of this exact run exists (its replies are then all cached)."""
+    if not path.exists():
+        return False
+    try:
+        if path.suffix == ".json":
+            return json.loads(path.read_text()).get("fingerprint") == fingerprint
+        from hpo.trajectory import read_meta
+
+        return read_meta(path)["spec"]["fingerprint"] == fingerprint
+    except (ValueError, KeyError, OSError):
+        return False
+
+
+def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[Row]:
+    """The preview of a validated study (:func:`hpo.study.validate_study`), one row per LLM method."""
+    from hpo import benchmarks
+    from hpo.llm.endpoint import EndpointConfig
+    from hpo.optimizers import LLM_KINDS, VISION_KINDS
+    from hpo.provenance import build_spec
+
+    results = Path(study["results"])
+    rows = []
+    sizes: dict[tuple[Any, ...], tuple[list[int], dict[int, int]]] = {}
+    benches = {b: benchmarks.make(b, definition=study["custom_benchmarks"].get(b)) for b in study["benchmarks"]}
+    for method, entry in study["methods"].items():
+        kind = entry["kind"]
+        if kind not in LLM_KINDS or method in study["skipped"]:
+            continue
+        params = entry["params"]
+        ep = EndpointConfig.from_dict(params["endpoint"], params["endpoint_config"])
+        profile = PROFILES[kind]
+        latency, measured = _latency(results, ep.name, profile)
+        row = Row(method, ep.name, latency_measured=measured)
+        parallel = max(1, cores if ep.embedded else llm_slots) * min(ep.concurrency, profile.overlap)
+        for benchmark, bench in benches.items():
+            for seed in study["seeds"]:
+                spec = build_spec(
+                    benchmark=benchmark,
+                    method=method,
+                    kind=kind,
+                    seed=seed,
+                    n_trials=study["n_trials"],
+                    n_init=study["n_init"],
+                    params=params,
+                    noisy=study["noisy"],
+                    benchmark_def=study["custom_benchmarks"].get(benchmark),
+                )
+                window = (benchmark, params.get("history_best_k"), params.get("history_recent_m"), params.get("init"))
+                if window not in sizes:  # the seed changes the values in a prompt, not its size
+                    sizes[window] = prompt_chars(bench, spec, study["budgets"])
+                trials, insight = sizes[window]
+                images = IMAGE_TOKENS * IMAGES_PER_CALL if kind in VISION_KINDS else 0
+                calls, prompt = 0.0, 0.0
+                run_file = results / "runs" / benchmark / method / f"{seed}.parquet"
+                if not _done(run_file, spec.fingerprint):
+                    row.run_jobs += 1
+                    calls += profile.calls_per_trial * len(trials)
+                    prompt += profile.calls_per_trial * sum(
+                        c / CHARS_PER_TOKEN * profile.prompt_scale + images for c in trials
+                    )
+                    row.completion_tokens += (
+                        profile.calls_per_trial * len(trials) * min(profile.completion_per_call, ep.max_tokens)
+                    )
+                if not _done(run_file.with_name(f"{seed}_insight.json"), spec.fingerprint):
+                    row.insight_jobs += 1
+                    n = INSIGHT.calls_per_trial * len(insight)
+                    calls += n
+                    prompt += INSIGHT.calls_per_trial * sum(c / CHARS_PER_TOKEN + images for c in insight.values())
+                    row.completion_tokens += n * min(INSIGHT.completion_per_call, ep.max_tokens)
+                row.calls += calls
+                row.prompt_tokens += prompt
+        row.usd = ep.cost(row.prompt_tokens, row.completion_tokens)
+        row.hours = row.calls * latency / parallel / 3600
+        rows.append(row)
+    return rows
+
+
+def _latency(results: Path, name: str, profile: Profile) -> tuple[float, bool]:
+    """The preflight's measured seconds per call, or the profile's embedded latency (not measured here)."""
+    path = results / "endpoints" / f"{name}.json"
+    if path.exists():
+        latency = json.loads(path.read_text()).get("latency_s")
+        if latency:
+            return float(latency), True
+    return profile.latency, False
+
+
+def table(rows: list[Row]) -> str:
+    """The preview as a Markdown table with a total line."""
+    head = "| method | endpoint | run jobs | insight jobs | calls | prompt tokens | completion tokens | USD | hours |"
+    lines = [head, "|" + "---|" * 9]
+    for r in [*rows, _total(rows)]:
+        mark = "" if r.latency_measured else "*"
+        lines.append(
+            f"| {r.method} | {r.endpoint} | {r.run_jobs} | {r.insight_jobs} | {r.calls:,.0f} | {r.prompt_tokens:,.0f} "
+            f"| {r.completion_tokens:,.0f} | {r.usd:,.{2 if r.usd >= 10 else 4}f} | {r.hours:,.2f}{mark} |"
+        )
+    return "\n".join(lines)
+
+
+def _total(rows: list[Row]) -> Row:
+    total = Row("total", "", latency_measured=all(r.latency_measured for r in rows))
+    for r in rows:
+        for key in ("run_jobs", "insight_jobs", "calls", "prompt_tokens", "completion_tokens", "usd", "hours"):
+            setattr(total, key, getattr(total, key) + getattr(r, key))
+    return total

@@ -1,0 +1,94 @@
+"""Cost and time preview (issue 17): against a finished small study with the real embedded model, the estimate's
+calls and tokens are within +-30 % of what the study recorded; a resumed study's estimate shrinks by what is done
+(cached); and the dollars and hours follow from the endpoint's prices and the preflight's latency."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import snakemake
+
+from hpo.estimate import INSIGHT, PROFILES, estimate
+from hpo.llm.ledger import SPEND_ENV
+from hpo.study_cli import load_study
+
+
+@pytest.fixture(autouse=True)
+def _restore_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SPEND_ENV, "{}")  # load_study installs the study's caps; undone after each test
+
+
+def _write(tmp: Path, study: dict) -> Path:
+    path = tmp / "study.yaml"
+    path.write_text(yaml.safe_dump(study))
+    return path
+
+
+def test_estimate_is_within_30_percent_of_a_finished_embedded_study(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    study = {"benchmarks": ["mlp-car"], "methods": {"llm": {"kind": "llm"}}, "seeds": [0], "n_trials": 7}
+    study |= {"n_init": 3, "budgets": [7], "results": str(tmp_path / "results"), "logs": str(tmp_path / "logs")}
+    path = _write(tmp_path, study)
+    (before,) = estimate(load_study(path))
+    assert (before.run_jobs, before.insight_jobs) == (1, 1)
+    run = tmp_path / "results" / "runs" / "mlp-car" / "llm"
+    snakemake(tmp_path, str(run / "0_insight.json"), "--configfile", str(path), timeout=1200)
+    df = pd.read_parquet(run / "0.parquet")
+    statements = json.loads((run / "0_insight.json").read_text())["statements"]
+    recorded = {
+        key: df[key].fillna(0).sum() + sum(s[key] for s in statements)
+        for key in ("attempts", "prompt_tokens", "completion_tokens")
+    }
+    errors = {
+        "calls": before.calls / recorded["attempts"] - 1,
+        "prompt_tokens": before.prompt_tokens / recorded["prompt_tokens"] - 1,
+        "completion_tokens": before.completion_tokens / recorded["completion_tokens"] - 1,
+    }
+    print(f"estimate vs recorded: {recorded} -> relative errors {errors}")
+    assert all(abs(e) <= 0.30 for e in errors.values()), errors
+    # Resumed: the finished run costs nothing; without its insight file only the insight job is left.
+    (after,) = estimate(load_study(path))
+    assert (after.run_jobs, after.insight_jobs, after.calls, after.prompt_tokens) == (0, 0, 0, 0)
+    (run / "0_insight.json").unlink()
+    (insight_left,) = estimate(load_study(path))
+    assert (insight_left.run_jobs, insight_left.insight_jobs) == (0, 1)
+    assert insight_left.calls == INSIGHT.calls_per_trial * (len(study["budgets"]) + 1) < before.calls
+
+
+def test_dollars_and_hours_follow_prices_latency_and_concurrency(tmp_path: Path) -> None:
+    """Hand-checked: cost = prices x tokens; hours = calls x the preflight's latency / (llm_slots x overlap)."""
+    endpoint = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "concurrency": 4, "max_tokens": 50}
+    endpoint |= {"price_prompt_per_1k": 0.15, "price_completion_per_1k": 0.6}
+    study = {"benchmarks": ["synth-branin"], "seeds": [0, 1], "n_trials": 12, "n_init": 2, "budgets": [6]}
+    study |= {"methods": {"llm": {"kind": "llm", "params": {"endpoint": "paid"}}}, "endpoints": {"paid": endpoint}}
+    study |= {"results": str(tmp_path / "results")}
+    path = _write(tmp_path, study)
+    (unmeasured,) = estimate(load_study(path), llm_slots=3)
+    assert not unmeasured.latency_measured
+    (tmp_path / "results" / "endpoints").mkdir(parents=True)
+    (tmp_path / "results" / "endpoints" / "paid.json").write_text(json.dumps({"latency_s": 2.0}))
+    (row,) = estimate(load_study(path), llm_slots=3)
+    runs, statements = 2 * 10, 2 * 3  # 10 proposals per run; the prior and budgets 6 and 12 per insight job
+    assert row.calls == pytest.approx(PROFILES["llm"].calls_per_trial * runs + INSIGHT.calls_per_trial * statements)
+    assert row.completion_tokens == pytest.approx(row.calls * 50)  # both profiles exceed max_tokens: capped
+    assert row.usd == pytest.approx((row.prompt_tokens * 0.15 + row.completion_tokens * 0.6) / 1000)
+    assert row.hours == pytest.approx(row.calls * 2.0 / (3 * 1) / 3600)  # llm calls do not overlap within a job
+    assert row.latency_measured and row.prompt_tokens > 0
+
+
+def test_the_rule_writes_the_same_table(tmp_path: Path) -> None:
+    """``snakemake results/estimate.md`` writes the table the command prints (llm_slots from the profile: 4)."""
+    from hpo.estimate import table
+
+    endpoint = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "price_prompt_per_1k": 0.15}
+    study = {"benchmarks": ["synth-branin"], "seeds": [0], "n_trials": 6, "n_init": 2, "budgets": [6]}
+    study |= {"methods": {"llm": {"kind": "llm", "params": {"endpoint": "paid"}}}, "endpoints": {"paid": endpoint}}
+    study |= {"results": str(tmp_path / "results"), "logs": str(tmp_path / "logs")}
+    path = _write(tmp_path, study)
+    snakemake(tmp_path, str(tmp_path / "results" / "estimate.md"), "--configfile", str(path))
+    expected = table(estimate(load_study(path), llm_slots=4, cores=2))
+    assert (tmp_path / "results" / "estimate.md").read_text() == expected + "\n"
