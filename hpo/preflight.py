@@ -234,7 +234,8 @@ def preflight_to_file(spec: RunSpec, out: str | Path, *, table_path: str | Path 
 
 def endpoint_spec(study: dict[str, Any], name: str) -> RunSpec:
     """What the preflight of endpoint ``name`` asks: the study's first runnable LLM method using it (a plain
-    ``llm`` method when none does) on the first benchmark and seed, with the study's budget and design."""
+    ``llm`` method when none does) on its first benchmark without a table (else its first) and first seed, with the
+    study's budget and design."""
     from hpo.optimizers import LLM_KINDS
     from hpo.provenance import build_spec
 
@@ -250,7 +251,11 @@ def endpoint_spec(study: dict[str, Any], name: str) -> RunSpec:
         values = EndpointConfig.from_dict(name, known[name]).as_dict()
         config = {k: v for k, v in values.items() if k not in ("name", "max_cost")}
         method, kind, params = "llm", "llm", {"endpoint": name, "endpoint_config": config}
-    benchmark = study["benchmarks"][0]
+    # A benchmark without a table if the study has one: the workflow's preflight then waits for no table job (a
+    # rebuilt table would otherwise rerun the preflight and, through it, every LLM run).
+    from hpo.benchmarks import needs_table
+
+    benchmark = next((b for b in study["benchmarks"] if not needs_table(b)), study["benchmarks"][0])
     return build_spec(
         benchmark=benchmark,
         method=method,

@@ -126,13 +126,6 @@ def endpoint_check_digest(wildcards):
     )
 
 
-def endpoint_check_inputs(wildcards):
-    benchmark = STUDY["benchmarks"][0]
-    return (
-        {"table": f"{RESULTS}/tables/{benchmark}.npz"} if needs_table(benchmark) else {}
-    )
-
-
 def run_threads(wildcards):
     """Remote LLM jobs wait on the network and claim no core (bounded by llm_slots instead); everything else,
     the embedded llama.cpp server included (one thread), claims one core."""

@@ -8,8 +8,6 @@ when its endpoint's settings change (param ``endpoint``), not on code edits: cac
 
 
 rule endpoint_check:
-    input:
-        unpack(endpoint_check_inputs),
     output:
         f"{RESULTS}/endpoints/{{endpoint}}.json",
     log:

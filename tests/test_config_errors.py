@@ -290,7 +290,8 @@ def test_replay_from_the_cache_never_touches_the_finished_study(tmp_path: Path) 
         assert calls > 0
 
         # One corrupt cache entry: the replay job that needs it must fail (the cache never serves it).
-        entry = sorted((results / "llm_cache").rglob("*.json"))[0]
+        # The newest entry: a run's last reply, read by that run only (the endpoint preflight's entries are older).
+        entry = max((results / "llm_cache").rglob("*.json"), key=lambda p: p.stat().st_mtime_ns)
         entry.write_text("{not json")
         before = snapshot(results)
         logs_before = snapshot(tmp_path / "logs")
