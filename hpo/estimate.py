@@ -53,8 +53,11 @@ PROFILES: dict[str, Profile] = {
     "mm_llm_blank": Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
     # llm_tpe: the llm prompt every llm_every-th trial (default 2), TPE otherwise
     "llm_tpe": Profile(calls_per_trial=0.5, prompt_scale=1.0, completion_per_call=74.0, latency=26.6),
-    # llambo (defaults n_candidates 3, n_templates 2): 3 sampler + 2 surrogate calls a trial, up to 3 at once
-    "llambo": Profile(calls_per_trial=5.0, prompt_scale=1.06, completion_per_call=67.0, overlap=3, latency=20.0),
+    # llambo_lite (defaults n_candidates 3, n_templates 2): 3 sampler + 2 surrogate calls a trial, up to 3 at once
+    "llambo_lite": Profile(calls_per_trial=5.0, prompt_scale=1.06, completion_per_call=67.0, overlap=3, latency=20.0),
+    # llambo as published: 10 sampler + 200 surrogate calls a trial (mlp-credit_g, perf/llambo_costs.py: 167,260 +
+    # 2,483 tokens in 210 calls, ~1,500 s): short surrogate replies, prompts ~0.8 x llm's, many calls in flight
+    "llambo": Profile(calls_per_trial=210.0, prompt_scale=0.8, completion_per_call=12.0, overlap=10, latency=7.1),
 }
 # The insight job: calls_per_trial is its calls per statement (the prior and one per budget), re-asks included.
 INSIGHT = Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=110.0)
@@ -130,7 +133,7 @@ def _done(path: Path, fingerprint: str) -> bool:
 
 def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[Row]:
     """The preview of a validated study (:func:`hpo.study.validate_study`), one row per LLM method."""
-    from hpo import benchmarks
+    from hpo import benchmarks, optimizers
     from hpo.llm.endpoint import EndpointConfig
     from hpo.optimizers import LLM_KINDS, VISION_KINDS
     from hpo.provenance import build_spec
@@ -146,6 +149,9 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
         params = entry["params"]
         ep = EndpointConfig.from_dict(params["endpoint"], params["endpoint_config"])
         profile = PROFILES[kind]
+        # calls per trial at the method's own parameters (the kind's classmethod, also behind the planning warning)
+        cls = optimizers.get_class(kind)
+        per_trial = cls.calls_per_trial(params) if hasattr(cls, "calls_per_trial") else profile.calls_per_trial
         latency, measured = _latency(results, ep.name, profile)
         row = Row(method, ep.name, latency_measured=measured)
         parallel = max(1, cores if ep.embedded else llm_slots) * min(ep.concurrency, profile.overlap)
@@ -171,13 +177,9 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
                 run_file = results / "runs" / benchmark / method / f"{seed}.parquet"
                 if not _done(run_file, spec.fingerprint):
                     row.run_jobs += 1
-                    calls += profile.calls_per_trial * len(trials)
-                    prompt += profile.calls_per_trial * sum(
-                        c / CHARS_PER_TOKEN * profile.prompt_scale + images for c in trials
-                    )
-                    row.completion_tokens += (
-                        profile.calls_per_trial * len(trials) * min(profile.completion_per_call, ep.max_tokens)
-                    )
+                    calls += per_trial * len(trials)
+                    prompt += per_trial * sum(c / CHARS_PER_TOKEN * profile.prompt_scale + images for c in trials)
+                    row.completion_tokens += per_trial * len(trials) * min(profile.completion_per_call, ep.max_tokens)
                 if not _done(run_file.with_name(f"{seed}_insight.json"), spec.fingerprint):
                     row.insight_jobs += 1
                     n = INSIGHT.calls_per_trial * len(insight)
