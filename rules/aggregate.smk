@@ -30,18 +30,8 @@ rule aggregate:
         "../workflow_scripts/aggregate.py"
 
 
-def _warn_missing_runs():
-    """A deleted run file that the aggregate still holds is said at planning (hpo.analysis.aggregate)."""
-    import sys
-    from hpo.analysis.aggregate import missing_runs_note
-
-    note = missing_runs_note(run_files(), f"{RESULTS}/trajectories.parquet")
-    if note:
-        print(note, file=sys.stderr)
-
-
 if workflow.is_main_process:  # not again in every job's own parse of the workflow
-    _warn_missing_runs()
+    warn_missing_runs()
 INCOMPLETE_STATUS = f"{LOGS}/run_status.csv"
 
 

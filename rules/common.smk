@@ -90,6 +90,16 @@ def run_files(wildcards=None):
     )
 
 
+def warn_missing_runs():
+    """A deleted run file that the aggregate still holds is said at planning (hpo.analysis.aggregate)."""
+    import sys
+    from hpo.analysis.aggregate import missing_runs_note
+
+    note = missing_runs_note(run_files(), f"{RESULTS}/trajectories.parquet")
+    if note:
+        print(note, file=sys.stderr)
+
+
 def image_dirs(wildcards=None):
     """The image folders of the multimodal runs (declared outputs of rule run_images)."""
     return expand(

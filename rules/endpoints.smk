@@ -49,6 +49,6 @@ rule estimate:
             )
         },
         llm_slots=workflow.global_resources.get("llm_slots").value or 4,
-        cores=workflow.cores,
+        cores=lambda wildcards: workflow.cores,
     script:
         "../workflow_scripts/estimate.py"

@@ -228,7 +228,7 @@ def test_benchmark_time_script_runs(table_dir, capsys):
 
     for b in ("mlp-car", "nb201-cifar10"):
         benchmarks.make(b, table_path=table_dir / f"{b}.npz")
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "importance_time.py"
+    script = Path(__file__).resolve().parent.parent / "perf" / "importance_time.py"
     argv = sys.argv
     sys.argv = [str(script), "--tables", str(table_dir), "--ids", "mlp-car", "nb201-cifar10", "--repeat", "1"]
     try:
