@@ -249,13 +249,15 @@ def test_classical_kinds_ignore_the_option(tmp_path: Path) -> None:
 def _any_kind(request: dict[str, Any]) -> str:
     """Proposals and insight questions from the schema; LLAMBO's surrogate gets one loss per candidate."""
     props = request["response_format"]["json_schema"]["schema"]["properties"]
-    if "losses" in props:
+    if "losses" in props:  # llambo_lite: one batched request per variant
         return json.dumps({"losses": [0.3 + 0.01 * i for i in range(props["losses"].get("minItems", 1))]})
+    if "loss" in props:  # llambo: one prediction per (candidate, template) and sample
+        return json.dumps({"loss": 0.3})
     return first_valid_config(request)
 
 
 @pytest.mark.parametrize(
-    ("kind", "params"), [("llm", {}), ("llm_tpe", {"llm_every": 1}), ("llambo", {}), ("mm_llm_blank", {})]
+    ("kind", "params"), [("llm", {}), ("llm_tpe", {"llm_every": 1}), ("llambo", {}), ("llambo_lite", {}), ("mm_llm_blank", {})]
 )
 def test_every_llm_kind_is_anonymized_at_the_harness(tmp_path: Path, kind: str, params: dict[str, Any]) -> None:
     with FakeOpenAI(_any_kind) as fake:

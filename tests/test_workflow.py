@@ -63,7 +63,7 @@ BAD = [
     (["benchmarks=[mlp-nope]"], "benchmarks: unknown benchmark 'mlp-nope'; allowed: mlp-australian"),
     (["n_trials=0"], "n_trials: 0 is less than the minimum of 1"),
     (["n_trials=-3"], "n_trials: -3 is less than the minimum of 1"),
-    (["bogus_key=1"], "'bogus_key' was unexpected); allowed keys: benchmarks"),
+    (["bogus_key=1"], "'bogus_key' was unexpected); allowed keys: anonymize, benchmarks"),
     (["methods={'rs': {'kind': 'nope'}}"], "methods.rs.kind: 'nope' is not one of ['random_search'"),
     (
         ["methods={'rf': {'kind': 'smac_rf', 'params': {'n_trees': 'ten'}}}"],
