@@ -3,7 +3,7 @@
 import functools
 import re
 
-from hpo.analysis.insight import TABLES as INSIGHT_TABLES
+from hpo.analysis.insight_stats import TABLES as INSIGHT_TABLES
 from hpo.analysis.stats import ALPHA
 from hpo.analysis.stats_tables import TABLES as STATS_TABLES
 from hpo.benchmarks import needs_table

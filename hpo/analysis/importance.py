@@ -43,7 +43,7 @@ TRANSFORMS = ("rank", "raw")
 PRIMARY = "rank"
 GAMMA = 0.1  # top quantile of the local importance and of the region scores (PED-ANOVA's default)
 CI_LEVEL = 0.90
-FANOVA_SEED = 0  # Optuna's fANOVA forest seed, used by the data-analysis baseline (hpo.analysis.insight)
+FANOVA_SEED = 0  # Optuna's fANOVA forest seed, used by the data-analysis baseline (hpo.analysis.insight_stats)
 PAIR_SEP = "|"
 ONE_HP_NOTE = "one hyperparameter: its main effect is the whole variance; rankings and their scores do not apply"
 
@@ -249,7 +249,7 @@ def importance_table(records: Sequence[dict[str, Any]]) -> Any:
     return pd.DataFrame(rows)
 
 
-# --- Optuna helpers, shared with the data-analysis baseline (hpo.analysis.insight) -------------------------------
+# --- Optuna helpers, shared with the data-analysis baseline (hpo.analysis.insight_stats) -----------------------------
 
 
 def optuna_distributions(space: ConfigurationSpace) -> dict[str, Any]:

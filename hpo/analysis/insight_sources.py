@@ -49,7 +49,7 @@ NO_WEIGHTS_NOTE = "analysis found no importance: uniform weights"
 def load_insight(path: str | Path) -> dict[str, Any]:
     """One run's stated-importance file, checked; a one-line error naming the file and what is wrong.
 
-    Layout (rule insight, :mod:`hpo.insight`): ``benchmark``, ``method``, ``kind``, ``seed``, ``hyperparameters``
+    Layout (rule insight, :mod:`hpo.ask_importance`): ``benchmark``, ``method``, ``kind``, ``seed``, ``hyperparameters``
     and ``statements``: a list of ``{budget, source ("prior" at budget 0 | "model"), weights {hp: w >= 0},
     top_interaction ([a, b] or None), best_region, repaired, fallback, ...}``, always under the real names.
     """
