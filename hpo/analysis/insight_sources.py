@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hpo.analysis.importance import FANOVA_SEED, optuna_distributions, optuna_params, rank_transform, space_of
+from hpo.analysis.importance import rank_transform, space_of
+from hpo.analysis.optuna_encoding import FANOVA_SEED, optuna_distributions, optuna_params
 from hpo.identity import check_insight
 
 MODEL_SOURCES = ("model", "prior")
