@@ -10,7 +10,7 @@ that wrote it, and each reader compares that record with the job it expects, thr
 * trajectory ``runs/<b>/<m>/<s>.parquet``: ``spec`` (benchmark, method, seed, n_trials, fingerprint); checked by
   aggregation, the failure report and the insight job (:func:`hpo.trajectory.check_meta`);
 * insight file ``runs/<b>/<m>/<s>_insight.json``: benchmark, method, seed and the fingerprint of the run file beside
-  it; checked by insight scoring (:func:`check_insight`, called by ``hpo.analysis.insight.load_insight``);
+  it; checked by insight scoring (:func:`check_insight`, called by ``hpo.analysis.insight_stats.load_insight``);
 * importance file ``importance/<b>.json``: benchmark; checked by the importance table and insight scoring
   (:func:`check_importance`, called by ``hpo.analysis.importance.load_importance``).
 

@@ -4,12 +4,12 @@ Why: HPO users already read histories in Optuna's dashboard (history plot, paral
 study); the Parquet trajectories and the aggregate figures do not give them that view of one run.
 
 One Optuna study per run, named ``{benchmark}/{method}/{seed}``; each trial has its parameters under the
-distributions of :func:`hpo.analysis.importance.optuna_distributions` (log scales and categoricals kept; ordinal grids
-as the *index* into the grid, how the project's ``optuna_tpe`` and the importance analysis see them, so the dashboard
-spaces grid points evenly), its observed loss as the value, and user attributes: ``origin``, ``rationale``,
-``prompt_tokens``, ``completion_tokens``, ``llm_cost`` and ``config`` (the configuration as evaluated, JSON, with the
-grid values themselves). A trial whose loss is not finite is stored as failed. The study's user attributes hold
-the run's kind and fingerprint. The database is written to a temp file and renamed (never half-written).
+distributions of :func:`hpo.analysis.optuna_encoding.optuna_distributions` (log scales and categoricals kept;
+ordinal grids as the *index* into the grid, how the project's ``optuna_tpe`` and the importance analysis see them,
+so the dashboard spaces grid points evenly), its observed loss as the value, and user attributes: ``origin``,
+``rationale``, ``prompt_tokens``, ``completion_tokens``, ``llm_cost`` and ``config`` (the configuration as evaluated,
+JSON, with the grid values themselves). A trial whose loss is not finite is stored as failed. The study's user
+attributes hold the run's kind and fingerprint. The database is written to a temp file and renamed (never half-written).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def study_name(benchmark: str, method: str, seed: int) -> str:
 def _trials(space: Any, rows: list[dict[str, Any]]) -> list[Any]:
     import optuna
 
-    from hpo.analysis.importance import optuna_distributions, optuna_params
+    from hpo.analysis.optuna_encoding import optuna_distributions, optuna_params
 
     dists = optuna_distributions(space)
     out = []

@@ -1,4 +1,4 @@
-"""Extra model usage of the insight calls (hpo.insight), per run (printed, not asserted).
+"""Extra model usage of the insight calls (hpo.ask_importance), per run (printed, not asserted).
 
 For each benchmark: one ``llm`` run with the embedded model (real llama.cpp server, SmolLM2-135M, one thread), then
 its insight job at the given budgets (plus the prior, budget 0), against a fresh reply cache so every call is a real
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 def measure(benchmark: str, n_trials: int, n_init: int, budgets: list[int], seed: int, work: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from hpo.insight import insight_to_file
+    from hpo.ask_importance import insight_to_file
     from hpo.provenance import build_spec
     from hpo.runner import run_to_file
 

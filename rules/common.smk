@@ -3,7 +3,7 @@
 import functools
 import re
 
-from hpo.analysis.insight import TABLES as INSIGHT_TABLES
+from hpo.analysis.insight_stats import TABLES as INSIGHT_TABLES
 from hpo.analysis.stats import ALPHA
 from hpo.analysis.stats_tables import TABLES as STATS_TABLES
 from hpo.benchmarks import needs_table
@@ -20,22 +20,29 @@ from hpo.study import (
     spend_caps,
     validate_study,
 )
+from hpo.study_handoff import load_resolved, save_resolved, study_key
 from hpo.trajectory import CHECKED_FIELDS
 
-config.update(coerce_cli_lists(load_schema(), config))
-try:
-    STUDY = validate_study(config)
-except StudyConfigError as err:
-    raise WorkflowError(str(err)) from None
-
-
-# Snakemake's own schema validation fills the same defaults (and documents the schema); ours ran first because it
-# reports one line naming the key and the allowed values.
-validate(config, "../hpo/config.schema.yaml")
-
-config["llm_cache"] = STUDY[
-    "llm_cache"
-]  # the one place run jobs read it from (not a rerun trigger)
+# A job's own parse of the workflow (SLURM, or a job Snakemake runs in a process of its own) takes the study that
+# the planning process resolved from this very config, instead of validating it again (hpo/study_handoff.py).
+_STUDY_KEY = study_key(config)
+_HANDED = None if workflow.is_main_process else load_resolved(_STUDY_KEY)
+if _HANDED is not None:
+    config.update(_HANDED["config"])
+    STUDY = _HANDED["study"]
+else:
+    config.update(coerce_cli_lists(load_schema(), config))
+    try:
+        STUDY = validate_study(config)
+    except StudyConfigError as err:
+        raise WorkflowError(str(err)) from None
+    # Snakemake's own schema validation fills the same defaults (and documents the schema); ours ran first because
+    # it reports one line naming the key and the allowed values.
+    validate(config, "../hpo/config.schema.yaml")
+    # the one place run jobs read it from (not a rerun trigger)
+    config["llm_cache"] = STUDY["llm_cache"]
+    if workflow.is_main_process:
+        save_resolved(_STUDY_KEY, config, STUDY)
 RESULTS = STUDY["results"]
 LOGS = STUDY["logs"]
 # Spending caps reach every job (local or on a cluster node, which loads this file too) through the environment,

@@ -33,7 +33,7 @@ from PIL import Image
 
 import hpo.benchmarks as B
 from hpo.anonymize import Anonymized, name_map, rename_space
-from hpo.insight import insight_to_file
+from hpo.ask_importance import insight_to_file
 from hpo.provenance import build_spec
 from hpo.runner import RunSpec, make_optimizer, run_to_file
 from hpo.study import StudyConfigError, validate_study

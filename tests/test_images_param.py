@@ -17,7 +17,7 @@ import pytest
 from fake_openai import FakeOpenAI, first_valid_config
 from PIL import Image
 
-from hpo.insight import insight_to_file
+from hpo.ask_importance import insight_to_file
 from hpo.llm.images import IMAGE_NAMES, PLOTS
 from hpo.provenance import build_spec
 from hpo.runner import RunSpec, run_to_file

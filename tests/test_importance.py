@@ -15,6 +15,7 @@ import pytest
 
 from hpo import benchmarks
 from hpo.analysis import importance as imp
+from hpo.analysis import optuna_encoding as enc
 from hpo.analysis import truth_exact as te
 from hpo.analysis import truth_sobol as ts
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
@@ -202,10 +203,10 @@ def test_optuna_distributions_encode_ordinals_as_indices(table_dir):
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     mlp = benchmarks.make("mlp-car", table_path=table_dir / "mlp-car.npz")
-    dists = imp.optuna_distributions(mlp.space)
+    dists = enc.optuna_distributions(mlp.space)
     assert dists["learning_rate_init"] == IntDistribution(0, 9)
     config = {"alpha": 1e-08, "batch_size": 256, "depth": 3, "learning_rate_init": 1.0, "width": 16}
-    assert imp.optuna_params(mlp.space, config) == {
+    assert enc.optuna_params(mlp.space, config) == {
         "alpha": 0,
         "batch_size": 9,
         "depth": 2,
@@ -213,11 +214,11 @@ def test_optuna_distributions_encode_ordinals_as_indices(table_dir):
         "width": 0,
     }
     with pytest.raises(ValueError, match="not in its grid"):
-        imp.optuna_params(mlp.space, {**config, "depth": 7})
+        enc.optuna_params(mlp.space, {**config, "depth": 7})
     nb = benchmarks.make("nb201-cifar10", table_path=table_dir / "nb201-cifar10.npz")
-    assert isinstance(imp.optuna_distributions(nb.space)["Op0"], CategoricalDistribution)
+    assert isinstance(enc.optuna_distributions(nb.space)["Op0"], CategoricalDistribution)
     xgb = benchmarks.make("xgb-breast_cancer").space
-    eta = imp.optuna_distributions(xgb)["eta"]
+    eta = enc.optuna_distributions(xgb)["eta"]
     assert isinstance(eta, FloatDistribution) and eta.log == xgb["eta"].log
 
 

@@ -1,4 +1,4 @@
-"""Stated vs. true importance (hpo.analysis.insight): file format, the baseline ladder, the score table on a small
+"""Stated vs. true importance (hpo.analysis.insight_stats): file format, the baseline ladder, the score table on a small
 study of real tables with hand-made statements, inference at the benchmark level, figure and report."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 
 from hpo import benchmarks
 from hpo.analysis import importance as imp
-from hpo.analysis import insight as ins
 from hpo.analysis import insight_sources as src
+from hpo.analysis import insight_stats as ins
 from hpo.space import config_json, initial_design
 
 ROLES = {"llm": "text", "mm_llm": "image", "mm_llm_blank": "blank"}

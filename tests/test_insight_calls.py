@@ -1,4 +1,4 @@
-"""The insight call (hpo.insight, rule ``insight``): after an LLM run, the model states an importance weight per
+"""The insight call (hpo.ask_importance, rule ``insight``): after an LLM run, the model states an importance weight per
 hyperparameter at budget 0 (the prior) and at each reporting budget, from exactly the prompt (and images) of the run.
 
 Scripted replies, repairs and the multimodal request contents run against the local test server
@@ -27,7 +27,7 @@ from fake_openai import FakeOpenAI
 from PIL import Image
 
 import hpo.benchmarks as B
-from hpo.insight import insight_to_file
+from hpo.ask_importance import insight_to_file
 from hpo.llm.images import IMAGE_NAMES
 from hpo.llm.insight_prompt import close_cut_off, insight_schema, parse_insight, request_text, uniform
 from hpo.llm.space_text import allowed_values

@@ -1,5 +1,5 @@
 """A tiny study end to end with scripted models on the fake OpenAI server: real runs (run_to_file), real insight
-calls (insight_to_file), the real ground truth of mlp-car and the analysis (hpo.analysis.insight).
+calls (insight_to_file), the real ground truth of mlp-car and the analysis (hpo.analysis.insight_stats).
 
 Three scripted models, each a method of the study:
 
@@ -24,10 +24,10 @@ import pytest
 from fake_openai import FakeOpenAI
 
 from hpo.analysis import importance as imp
-from hpo.analysis import insight as ins
+from hpo.analysis import insight_stats as ins
 from hpo.analysis.insight_table import top_two
+from hpo.ask_importance import insight_to_file
 from hpo.influence import influence
-from hpo.insight import insight_to_file
 from hpo.provenance import build_spec
 from hpo.runner import run_to_file
 

@@ -1,6 +1,6 @@
 """Snakemake script of rule ``insight``: one LLM run's trajectory -> its stated importance per budget (JSON)."""
 
-from hpo.insight import insight_to_file
+from hpo.ask_importance import insight_to_file
 from hpo.logs import job_log
 from hpo.runner import RunSpec
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from hpo.analysis.insight import write_insight
+from hpo.analysis.insight_stats import write_insight
 from hpo.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake

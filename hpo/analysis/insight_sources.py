@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hpo.analysis.importance import FANOVA_SEED, optuna_distributions, optuna_params, rank_transform, space_of
+from hpo.analysis.importance import rank_transform, space_of
+from hpo.analysis.optuna_encoding import FANOVA_SEED, optuna_distributions, optuna_params
 from hpo.identity import check_insight
 
 MODEL_SOURCES = ("model", "prior")
@@ -49,7 +50,7 @@ NO_WEIGHTS_NOTE = "analysis found no importance: uniform weights"
 def load_insight(path: str | Path) -> dict[str, Any]:
     """One run's stated-importance file, checked; a one-line error naming the file and what is wrong.
 
-    Layout (rule insight, :mod:`hpo.insight`): ``benchmark``, ``method``, ``kind``, ``seed``, ``hyperparameters``
+    Layout (rule insight, :mod:`hpo.ask_importance`): ``benchmark``, ``method``, ``kind``, ``seed``, ``hyperparameters``
     and ``statements``: a list of ``{budget, source ("prior" at budget 0 | "model"), weights {hp: w >= 0},
     top_interaction ([a, b] or None), best_region, repaired, fallback, ...}``, always under the real names.
     """

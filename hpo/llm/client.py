@@ -1,22 +1,13 @@
-"""Every model call goes through here: the ``openai`` client, the three structured-output dialects, a wall-clock
-deadline per attempt, retries, a bound on concurrent requests, token/latency/cost accounting, and the reply cache.
+"""Every model call goes through here: the ``openai`` client, the three structured-output dialects, a bound on
+concurrent requests, token/latency/cost accounting, the spending ledger, and the reply cache.
 
-Why not the ``openai`` client's own ``timeout`` and ``max_retries`` alone: its timeout bounds each socket read, not
-the request, so a server that sends one byte every 1.5 s keeps a request with ``timeout: 2`` alive indefinitely.
-Here each attempt runs under a :class:`_Watchdog`: ``timeout`` seconds after the attempt starts it shuts down the
-attempt's socket, which aborts the request whatever the server's pace (the connect itself is bounded by the client's
-``timeout``; DNS resolution is not). Retries are this module's own loop (the client's ``max_retries=0``), so each
-attempt gets a fresh deadline and the final error can say what the endpoint returned.
-
-Every failure ends in one :class:`EndpointError` line naming the endpoint and what it returned (HTTP status,
-content type, the first bytes of the body), or the deadline it missed. Only model text is cached; transport
-failures never are.
+Each uncached request goes to :func:`hpo.llm.transport.send`: a wall-clock deadline per attempt, retries, and one
+:class:`EndpointError` line naming the endpoint and what it returned when all attempts fail. Only model text is
+cached; transport failures never are.
 """
 
 from __future__ import annotations
 
-import contextvars
-import json
 import logging
 import threading
 import time
@@ -26,15 +17,11 @@ from typing import Any
 from hpo.llm.cache import ReplyCache, reply_key
 from hpo.llm.endpoint import EndpointConfig
 from hpo.llm.ledger import Ledger, prompt_tokens_bound
+from hpo.llm.transport import EndpointError, arm_watchdog, send
+
+__all__ = ["EndpointError", "LLMClient", "Reply", "response_format"]
 
 log = logging.getLogger(__name__)
-
-BODY_HEAD = 120  # bytes of an unusable body quoted in an error
-RETRY_STATUSES = frozenset({408, 409, 429})  # plus every 5xx: the statuses the openai client itself retries
-MAX_BACKOFF = 8.0  # seconds between attempts after a connection error or a retryable status
-
-# The watchdog of the attempt running in this thread; read by the HTTP request hook.
-_WATCHDOG: contextvars.ContextVar[_Watchdog | None] = contextvars.ContextVar("hpo_llm_watchdog", default=None)
 
 
 @dataclass
@@ -51,20 +38,6 @@ class Reply:
     paid_latency: float = 0.0  # seconds the call that paid for this text took (a hit: from its cache entry)
 
 
-class EndpointError(RuntimeError):
-    """The endpoint failed after the retries (down, past the deadline, HTTP errors, unusable bodies)."""
-
-
-class _AttemptFailed(Exception):
-    """One attempt failed: ``detail`` says what the endpoint returned, ``retry`` whether another try may help,
-    ``backoff`` whether to wait before it (not after a missed deadline: that attempt already waited), ``wait`` the
-    server's own ``Retry-After``."""
-
-    def __init__(self, detail: str, retry: bool, backoff: bool = True, wait: float | None = None) -> None:
-        super().__init__(detail)
-        self.detail, self.retry, self.backoff, self.wait = detail, retry, backoff, wait
-
-
 def response_format(dialect: str, schema: dict[str, Any]) -> dict[str, Any] | None:
     """OpenAI takes ``json_schema``; llama-cpp-python's server takes ``json_object`` + ``schema``; ``none`` = parse."""
     if dialect == "json_schema":
@@ -72,73 +45,6 @@ def response_format(dialect: str, schema: dict[str, Any]) -> dict[str, Any] | No
     if dialect == "json_object":
         return {"type": "json_object", "schema": schema}
     return None
-
-
-def describe_response(status: int, content_type: str | None, body: bytes) -> str:
-    """``HTTP 200, content-type text/html, body b'<html>...'`` (the first bytes only, one line)."""
-    head = body[:BODY_HEAD]
-    more = f"... ({len(body)} bytes)" if len(body) > BODY_HEAD else ""
-    return f"HTTP {status}, content-type {content_type or 'none'}, body {head!r}{more}"
-
-
-class _Watchdog:
-    """Aborts one attempt at its deadline by shutting down the sockets it opened.
-
-    The attempt's requests carry :meth:`trace` as httpcore's ``trace`` extension, which hands over every network
-    stream the moment its connection (or TLS layer) is up; at the deadline a timer shuts those sockets down, which
-    wakes the blocked read in the calling thread at once, whatever the server's pace. Connections are never reused
-    (no keep-alive), so every attempt's socket passes through here.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.fired = False
-        self._streams: list[Any] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Watchdog:
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        stream = info.get("return_value")
-        if not event.endswith(".complete") or not hasattr(stream, "get_extra_info"):
-            return
-        with self._lock:
-            self._streams.append(stream)
-            late = self.fired
-        if late:  # the connection came up after the deadline (a slow connect)
-            _shutdown(stream)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            streams = list(self._streams)
-        for stream in streams:
-            _shutdown(stream)
-
-
-def _shutdown(stream: Any) -> None:
-    """Shut the socket down (not just close it: ``close`` does not wake a read blocked in another thread)."""
-    import socket
-
-    sock = stream.get_extra_info("socket")
-    if sock is not None:
-        try:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain-socket method, also under TLS
-        except OSError:
-            pass  # already closed
-
-
-def _arm_watchdog(request: Any) -> None:
-    """httpx request hook: hand this thread's attempt watchdog every connection the request opens."""
-    watchdog = _WATCHDOG.get()
-    if watchdog is not None:
-        request.extensions["trace"] = watchdog.trace
 
 
 class LLMClient:
@@ -186,7 +92,7 @@ class LLMClient:
                     timeout=self.endpoint.timeout,
                     max_retries=0,  # retries are ours: each attempt under its own deadline, each failure described
                     http_client=openai.DefaultHttpxClient(
-                        event_hooks={"request": [_arm_watchdog]},
+                        event_hooks={"request": [arm_watchdog]},
                         limits=httpx2.Limits(max_connections=None, max_keepalive_connections=0),  # see _Watchdog
                     ),
                 )
@@ -230,7 +136,7 @@ class LLMClient:
         kwargs = {k: v for k, v in request.items() if v is not None}
         with self._slots:
             t0 = time.perf_counter()
-            text, pt, ct, lp = self._send(client, kwargs)
+            text, pt, ct, lp = send(client, kwargs, ep, self._server)
             latency = time.perf_counter() - t0
         if self.ledger is not None:  # the reported cost; no usage reported: keep the upper bound
             self.ledger.settle(reserved, ep.cost(pt, ct) if pt or ct else reserved, key)
@@ -243,63 +149,6 @@ class LLMClient:
             log.warning("%s returned empty content; not cached", ep.label())
         return Reply(text, pt, ct, latency, ep.cost(pt, ct), cached=False, logprobs=lp, paid_latency=latency)
 
-    # -- one request: attempts under a deadline, retries, one-line failure -----------------------------------------
-    def _send(self, client: Any, kwargs: dict[str, Any]) -> tuple[str, int, int, list[dict[str, float]] | None]:
-        ep = self.endpoint
-        attempts = ep.retries + 1
-        for attempt in range(1, attempts + 1):
-            watchdog = _Watchdog(ep.timeout)
-            token = _WATCHDOG.set(watchdog)
-            try:
-                with watchdog:
-                    return self._attempt(client, kwargs, watchdog)
-            except _AttemptFailed as failure:
-                if not failure.retry or attempt == attempts:
-                    raise EndpointError(
-                        f"{ep.label()} failed after {attempt} attempt{'s' if attempt > 1 else ''} "
-                        f"(retries: {ep.retries}): {failure.detail}"
-                    ) from None
-                log.info("%s attempt %d/%d failed (%s); retrying", ep.label(), attempt, attempts, failure.detail)
-                if failure.backoff:
-                    time.sleep(failure.wait if failure.wait is not None else min(0.5 * 2 ** (attempt - 1), MAX_BACKOFF))
-            finally:
-                _WATCHDOG.reset(token)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _attempt(
-        self, client: Any, kwargs: dict[str, Any], watchdog: _Watchdog
-    ) -> tuple[str, int, int, list[dict[str, float]] | None]:
-        """One request under ``watchdog`` -> (text, prompt tokens, completion tokens, token log-probabilities)."""
-        import openai
-
-        timeout = self.endpoint.timeout
-        try:
-            raw = client.chat.completions.with_raw_response.create(**kwargs)
-        except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-            if watchdog.fired or isinstance(exc, openai.APITimeoutError):
-                raise _AttemptFailed(
-                    f"no complete reply within the {timeout:g} s deadline (timeout, per attempt; APITimeoutError)",
-                    retry=True,
-                    backoff=False,
-                ) from None
-            cause = exc.__cause__ or exc
-            dead = self._server.death_message() if self._server is not None else None
-            if dead is not None:  # no retry can help: say why, and where the server wrote its last words
-                raise _AttemptFailed(dead, retry=False) from None
-            raise _AttemptFailed(f"APIConnectionError: {type(cause).__name__}: {cause}", retry=True) from None
-        except openai.APIStatusError as exc:
-            resp = exc.response
-            status = resp.status_code
-            raise _AttemptFailed(
-                f"{type(exc).__name__}: {describe_response(status, resp.headers.get('content-type'), resp.content)}",
-                retry=status in RETRY_STATUSES or status >= 500,
-                wait=_retry_after(resp.headers.get("retry-after")),
-            ) from None
-        except openai.OpenAIError as exc:
-            raise _AttemptFailed(f"{type(exc).__name__}: {str(exc)[:200]}", retry=False) from None
-        http = raw.http_response
-        return _parse_envelope(http.status_code, http.headers.get("content-type"), http.content)
-
     def close(self) -> None:
         with self._lock:
             if self._server is not None:
@@ -308,61 +157,3 @@ class LLMClient:
             if self._client is not None:
                 self._client.close()
                 self._client = None
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a numeric ``Retry-After`` header (capped at MAX_BACKOFF); None if absent or a date."""
-    try:
-        return min(max(float(value), 0.0), MAX_BACKOFF) if value else None
-    except ValueError:
-        return None
-
-
-def _parse_envelope(
-    status: int, content_type: str | None, body: bytes
-) -> tuple[str, int, int, list[dict[str, float]] | None]:
-    """A chat-completion body -> (text, prompt tokens, completion tokens, token log-probabilities or None); anything
-    that is not one (HTML, non-JSON, no ``choices``) fails the attempt with what was returned. Empty content is
-    returned as ``""``."""
-
-    def bad(why: str) -> _AttemptFailed:
-        return _AttemptFailed(f"{why}: {describe_response(status, content_type, body)}", retry=True)
-
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise bad("not a JSON chat completion") from None
-    if not isinstance(data, dict):
-        raise bad("not a JSON object")
-    choices = data.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise bad("no `choices` in the reply")
-    message = choices[0].get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    if content is not None and not isinstance(content, str):
-        raise bad("`choices[0].message.content` is not a string")
-    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-    logprobs = _token_logprobs(choices[0].get("logprobs"))
-    return content or "", _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")), logprobs
-
-
-def _token_logprobs(block: Any) -> list[dict[str, float]] | None:
-    """OpenAI's ``choices[0].logprobs.content`` -> per token ``{token: logprob}``: the sampled token first, then its
-    top alternatives; None when the endpoint returned none or something else."""
-    content = block.get("content") if isinstance(block, dict) else None
-    if not isinstance(content, list):
-        return None
-    out = []
-    for item in content:
-        if not isinstance(item, dict):
-            return None
-        alts = {item.get("token"): item.get("logprob")}
-        for a in item.get("top_logprobs") or []:
-            if isinstance(a, dict):
-                alts.setdefault(a.get("token"), a.get("logprob"))
-        out.append({str(t): float(v) for t, v in alts.items() if t is not None and isinstance(v, (int, float))})
-    return out
-
-
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0

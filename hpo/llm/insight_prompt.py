@@ -1,6 +1,6 @@
 """The insight question: which hyperparameters matter, where is the best region, which pair interacts most?
 
-Asked separately from the optimization (:mod:`hpo.insight`), after exactly the prompt an LLM optimizer builds for
+Asked separately from the optimization (:mod:`hpo.ask_importance`), after exactly the prompt an LLM optimizer builds for
 its next proposal, so the model answers with the same task, history (and images) in front of it. This module holds
 what is asked (:func:`request_text`) and the JSON schema the answer is constrained by (:func:`insight_schema`); how
 an answer is read, repaired and counted is :mod:`hpo.llm.insight_parse` (re-exported here).
