@@ -257,7 +257,8 @@ def _any_kind(request: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize(
-    ("kind", "params"), [("llm", {}), ("llm_tpe", {"llm_every": 1}), ("llambo", {}), ("llambo_lite", {}), ("mm_llm_blank", {})]
+    ("kind", "params"),
+    [("llm", {}), ("llm_tpe", {"llm_every": 1}), ("llambo", {}), ("llambo_lite", {}), ("mm_llm_blank", {})],
 )
 def test_every_llm_kind_is_anonymized_at_the_harness(tmp_path: Path, kind: str, params: dict[str, Any]) -> None:
     with FakeOpenAI(_any_kind) as fake:
