@@ -126,6 +126,21 @@ class FakeOpenAI:
         self.server.server_close()
 
 
+def vision_endpoint(url: str, **extra: Any) -> dict[str, Any]:
+    """The endpoint config the tests point at a fake server: vision on, strict JSON schema, no retries, a short
+    timeout, the key from HPO_TEST_KEY (set by the tests, never a real key); ``extra`` adds or overrides fields."""
+    return {
+        "base_url": url,
+        "model": "fake-vision",
+        "vision": True,
+        "structured_output": "json_schema",
+        "retries": 0,
+        "timeout": 5.0,
+        "api_key_env": "HPO_TEST_KEY",
+        **extra,
+    }
+
+
 def first_valid_config(request: dict[str, Any]) -> str:
     """A valid reply read from the request's schema. Proposals: for every hyperparameter the allowed value at index
     (number of history rows in the prompt), i.e. the first values before any trial and a new configuration at every

@@ -28,7 +28,7 @@ from ConfigSpace import (
     Integer,
     OrdinalHyperparameter,
 )
-from fake_openai import FakeOpenAI, first_valid_config
+from fake_openai import FakeOpenAI, first_valid_config, vision_endpoint
 from PIL import Image
 
 import hpo.benchmarks as B
@@ -95,15 +95,7 @@ def test_benchmark_spaces_round_trip(benchmark: str) -> None:
 
 
 def _endpoint(url: str) -> dict[str, Any]:
-    return {
-        "base_url": url,
-        "model": "fake-vision",
-        "vision": True,
-        "structured_output": "json_schema",
-        "retries": 0,
-        "timeout": 5.0,
-        "api_key_env": "HPO_TEST_KEY",
-    }
+    return vision_endpoint(url)
 
 
 def _spec(kind: str, url: str, anonymize: bool = False) -> RunSpec:

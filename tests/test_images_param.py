@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAI, first_valid_config
+from fake_openai import FakeOpenAI, first_valid_config, vision_endpoint
 from PIL import Image
 
 from hpo.ask_importance import insight_to_file
@@ -32,15 +32,7 @@ def _key(monkeypatch: pytest.MonkeyPatch, table_dir: Path) -> None:
 
 
 def _spec(kind: str, url: str, **params: Any) -> RunSpec:
-    endpoint = {
-        "base_url": url,
-        "model": "fake-vision",
-        "vision": True,
-        "structured_output": "json_schema",
-        "retries": 0,
-        "timeout": 5.0,
-        "api_key_env": "HPO_TEST_KEY",
-    }
+    endpoint = vision_endpoint(url)
     p = {"endpoint": "fake", "endpoint_config": endpoint, "cache": "off", **params}
     return build_spec(benchmark="mlp-car", method=kind, kind=kind, seed=0, n_trials=N_TRIALS, n_init=N_INIT, params=p)
 

@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 import yaml
 from conftest import snakemake
-from fake_openai import FakeOpenAI
+from fake_openai import FakeOpenAI, vision_endpoint
 from PIL import Image
 
 import hpo.benchmarks as B
@@ -62,16 +62,7 @@ def _key(monkeypatch: pytest.MonkeyPatch, table_dir: Path) -> None:
 
 
 def _spec(kind: str, url: str) -> RunSpec:
-    endpoint = {
-        "base_url": url,
-        "model": "fake-vision",
-        "vision": True,
-        "structured_output": "json_schema",
-        "retries": 0,
-        "timeout": 5.0,
-        "api_key_env": "HPO_TEST_KEY",
-        **PRICES,
-    }
+    endpoint = vision_endpoint(url, **PRICES)
     return build_spec(
         benchmark="mlp-car",
         method=kind,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_openai import FakeOpenAI, first_valid_config
+from fake_openai import FakeOpenAI, first_valid_config, vision_endpoint
 from PIL import Image
 
 import hpo.benchmarks as B
@@ -21,15 +21,7 @@ from hpo.study import fill_defaults
 
 
 def _spec(kind: str, url: str, n_trials: int = 7, **params: Any) -> RunSpec:
-    endpoint = {
-        "base_url": url,
-        "model": "fake-vision",
-        "vision": True,
-        "structured_output": "json_schema",
-        "retries": 0,
-        "timeout": 5.0,
-        "api_key_env": "HPO_TEST_KEY",
-    }
+    endpoint = vision_endpoint(url)
     endpoint.update(params.pop("endpoint_overrides", {}))
     p = fill_defaults(params_schema(kind), {"endpoint": "fake", "endpoint_config": endpoint, "cache": "off", **params})
     return RunSpec(benchmark="mlp-car", method=kind, kind=kind, seed=0, n_trials=n_trials, n_init=4, params=p)

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 import yaml
 from conftest import snakemake
+from test_config_errors import config_error
 
 from hpo.optimizers.registry import KINDS
-from hpo.study import StudyConfigError, validate_study
+from hpo.study import validate_study
 
 BASE: dict[str, Any] = {
     "benchmarks": ["synth-branin"],
@@ -40,14 +41,6 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def study(**overrides: Any) -> dict[str, Any]:
     return {**BASE, **overrides}
-
-
-def config_error(cfg: dict[str, Any]) -> str:
-    with pytest.raises(StudyConfigError) as err:
-        validate_study(cfg)
-    message = str(err.value)
-    assert message.startswith("config error: ") and "\n" not in message, message
-    return message
 
 
 # --- cross-field rules of method parameters -----------------------------------------------------------------------
