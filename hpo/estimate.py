@@ -36,9 +36,9 @@ IMAGES_PER_CALL = 3
 
 @dataclass(frozen=True)
 class Profile:
-    """What one kind does per trial after the initial design, measured with the embedded model."""
+    """What one kind's calls look like, measured with the embedded model. How many calls a trial makes is not here:
+    it is the kind's own ``calls_per_trial`` at the method's parameters (the rule behind the planning warning too)."""
 
-    calls_per_trial: float
     prompt_scale: float  # prompt tokens per call / the llm kind's prompt tokens at the same trial
     completion_per_call: float
     overlap: int = 1  # calls of one trial that can be in flight at once
@@ -47,20 +47,21 @@ class Profile:
 
 # Measured: docs/notes/issue17-endpoints.md ("Profiles"), nb201-cifar10, 8 trials, n_init 3, SmolLM2-135M.
 PROFILES: dict[str, Profile] = {
-    "llm": Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
+    "llm": Profile(prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
     # mm_llm*: the llm prompt plus three images (IMAGE_TOKENS each); not measurable with the text-only SmolLM2
-    "mm_llm": Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
-    "mm_llm_blank": Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
+    "mm_llm": Profile(prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
+    "mm_llm_blank": Profile(prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
     # llm_tpe: the llm prompt every llm_every-th trial (default 2), TPE otherwise
-    "llm_tpe": Profile(calls_per_trial=0.5, prompt_scale=1.0, completion_per_call=74.0, latency=26.6),
+    "llm_tpe": Profile(prompt_scale=1.0, completion_per_call=74.0, latency=26.6),
     # llambo_lite (defaults n_candidates 3, n_templates 2): 3 sampler + 2 surrogate calls a trial, up to 3 at once
-    "llambo_lite": Profile(calls_per_trial=5.0, prompt_scale=1.06, completion_per_call=67.0, overlap=3, latency=20.0),
+    "llambo_lite": Profile(prompt_scale=1.06, completion_per_call=67.0, overlap=3, latency=20.0),
     # llambo as published: 10 sampler + 200 surrogate calls a trial (mlp-credit_g, perf/llambo_costs.py: 167,260 +
     # 2,483 tokens in 210 calls, ~1,500 s): short surrogate replies, prompts ~0.8 x llm's, many calls in flight
-    "llambo": Profile(calls_per_trial=210.0, prompt_scale=0.8, completion_per_call=12.0, overlap=10, latency=7.1),
+    "llambo": Profile(prompt_scale=0.8, completion_per_call=12.0, overlap=10, latency=7.1),
 }
-# The insight job: calls_per_trial is its calls per statement (the prior and one per budget), re-asks included.
-INSIGHT = Profile(calls_per_trial=1.0, prompt_scale=1.0, completion_per_call=110.0)
+# The insight job: one call per statement (the prior and one per budget), re-asks included.
+INSIGHT_CALLS_PER_STATEMENT = 1.0
+INSIGHT = Profile(prompt_scale=1.0, completion_per_call=110.0)
 
 
 @dataclass
@@ -150,8 +151,7 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
         ep = EndpointConfig.from_dict(params["endpoint"], params["endpoint_config"])
         profile = PROFILES[kind]
         # calls per trial at the method's own parameters (the kind's classmethod, also behind the planning warning)
-        cls = optimizers.get_class(kind)
-        per_trial = cls.calls_per_trial(params) if hasattr(cls, "calls_per_trial") else profile.calls_per_trial
+        per_trial = optimizers.get_class(kind).calls_per_trial(params)
         latency, measured = _latency(results, ep.name, profile)
         row = Row(method, ep.name, latency_measured=measured)
         parallel = max(1, cores if ep.embedded else llm_slots) * min(ep.concurrency, profile.overlap)
@@ -182,9 +182,9 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
                     row.completion_tokens += per_trial * len(trials) * min(profile.completion_per_call, ep.max_tokens)
                 if not _done(run_file.with_name(f"{seed}_insight.json"), spec.fingerprint):
                     row.insight_jobs += 1
-                    n = INSIGHT.calls_per_trial * len(insight)
+                    n = INSIGHT_CALLS_PER_STATEMENT * len(insight)
                     calls += n
-                    prompt += INSIGHT.calls_per_trial * sum(c / CHARS_PER_TOKEN + images for c in insight.values())
+                    prompt += INSIGHT_CALLS_PER_STATEMENT * sum(c / CHARS_PER_TOKEN + images for c in insight.values())
                     row.completion_tokens += n * min(INSIGHT.completion_per_call, ep.max_tokens)
                 row.calls += calls
                 row.prompt_tokens += prompt

@@ -12,8 +12,9 @@ import pytest
 import yaml
 from conftest import snakemake
 
-from hpo.estimate import INSIGHT, PROFILES, estimate
+from hpo.estimate import INSIGHT_CALLS_PER_STATEMENT, estimate
 from hpo.llm.ledger import SPEND_ENV
+from hpo.optimizers import get_class
 from hpo.study_cli import load_study
 
 
@@ -56,7 +57,7 @@ def test_estimate_is_within_30_percent_of_a_finished_embedded_study(tmp_path: Pa
     (run / "0_insight.json").unlink()
     (insight_left,) = estimate(load_study(path))
     assert (insight_left.run_jobs, insight_left.insight_jobs) == (0, 1)
-    assert insight_left.calls == INSIGHT.calls_per_trial * (len(study["budgets"]) + 1) < before.calls
+    assert insight_left.calls == INSIGHT_CALLS_PER_STATEMENT * (len(study["budgets"]) + 1) < before.calls
 
 
 def test_dollars_and_hours_follow_prices_latency_and_concurrency(tmp_path: Path) -> None:
@@ -73,7 +74,8 @@ def test_dollars_and_hours_follow_prices_latency_and_concurrency(tmp_path: Path)
     (tmp_path / "results" / "endpoints" / "paid.json").write_text(json.dumps({"latency_s": 2.0}))
     (row,) = estimate(load_study(path), llm_slots=3)
     runs, statements = 2 * 10, 2 * 3  # 10 proposals per run; the prior and budgets 6 and 12 per insight job
-    assert row.calls == pytest.approx(PROFILES["llm"].calls_per_trial * runs + INSIGHT.calls_per_trial * statements)
+    per_trial = get_class("llm").calls_per_trial({})  # 1: one proposal request per trial
+    assert row.calls == pytest.approx(per_trial * runs + INSIGHT_CALLS_PER_STATEMENT * statements)
     assert row.completion_tokens == pytest.approx(row.calls * 50)  # both profiles exceed max_tokens: capped
     assert row.usd == pytest.approx((row.prompt_tokens * 0.15 + row.completion_tokens * 0.6) / 1000)
     assert row.hours == pytest.approx(row.calls * 2.0 / (3 * 1) / 3600)  # llm calls do not overlap within a job
