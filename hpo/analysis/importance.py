@@ -81,6 +81,15 @@ def percentile_ci(samples: np.ndarray, level: float = CI_LEVEL) -> list[list[flo
     return np.quantile(np.asarray(samples, dtype=float), q, axis=0).T.tolist()
 
 
+def components(linked: np.ndarray) -> np.ndarray:
+    """A label per item: items joined by ``linked`` (a symmetric boolean matrix), directly or through others, share
+    one (connected components, :func:`scipy.sparse.csgraph.connected_components`). Ties in a truth are transitive
+    this way, both between overlapping intervals here and in the scores (:mod:`hpo.analysis.insight_scores`)."""
+    from scipy.sparse.csgraph import connected_components
+
+    return connected_components(np.asarray(linked, dtype=bool), directed=False)[1]
+
+
 def tie_groups(ci: dict[str, Sequence[float]], main: dict[str, float] | None = None) -> list[list[str]]:
     """Hyperparameters whose intervals overlap, joined transitively (connected components of the overlap graph).
 
@@ -89,21 +98,12 @@ def tie_groups(ci: dict[str, Sequence[float]], main: dict[str, float] | None = N
     name.
     """
     names = sorted(n for n, iv in ci.items() if all(math.isfinite(float(v)) for v in iv))
-    parent = {n: n for n in names}
-
-    def root(n: str) -> str:
-        while parent[n] != n:
-            n = parent[n]
-        return n
-
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            (lo_a, hi_a), (lo_b, hi_b) = ci[a], ci[b]
-            if lo_a <= hi_b and lo_b <= hi_a:
-                parent[root(a)] = root(b)
-    groups: dict[str, list[str]] = {}
-    for n in names:
-        groups.setdefault(root(n), []).append(n)
+    lo = np.array([float(ci[n][0]) for n in names])
+    hi = np.array([float(ci[n][1]) for n in names])
+    labels = components((lo[:, None] <= hi[None, :]) & (lo[None, :] <= hi[:, None]))
+    groups: dict[int, list[str]] = {}
+    for n, label in zip(names, labels):
+        groups.setdefault(int(label), []).append(n)
     out = [g for g in groups.values() if len(g) > 1]
     key = (lambda g: (-max(main.get(n, 0.0) for n in g), g)) if main else (lambda g: g)
     return sorted(out, key=key)

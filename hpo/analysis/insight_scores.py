@@ -54,28 +54,17 @@ def tie_classes(true: np.ndarray, names: Sequence[str], tie_groups: list[list[st
 
     Classes are the connected components of "tied" (so the relation is transitive): their order is unknown.
     """
-    parent = list(range(len(names)))
+    from hpo.analysis.importance import components
+
     index = {n: i for i, n in enumerate(names)}
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    def join(i: int, j: int) -> None:
-        parent[find(i)] = find(j)
-
+    linked = np.equal.outer(true, true)  # exactly equal shares
     for group in tie_groups or []:
         unknown = [n for n in group if n not in index]
         if unknown:
             raise ValueError(f"tie group {group} names hyperparameters without a true share: {unknown}")
-        for n in group[1:]:
-            join(index[group[0]], index[n])
-    for i in range(len(names)):
-        for j in range(i + 1, len(names)):
-            if true[i] == true[j]:
-                join(i, j)
-    return np.array([find(i) for i in range(len(names))])
+        members = [index[n] for n in group]
+        linked[np.ix_(members, members)] = True
+    return components(linked)
 
 
 def _pairwise_tau(s: np.ndarray, t: np.ndarray, cls: np.ndarray, weight: np.ndarray) -> float:
