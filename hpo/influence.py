@@ -103,5 +103,9 @@ def influence_scores(space: Any, configs: Sequence[Mapping[str, Any]], losses: S
 def influence(space: Any, configs: Sequence[Mapping[str, Any]], losses: Sequence[float]) -> list[str]:
     """Hyperparameters ordered by :func:`influence_scores`, most influential first; ties, and histories of fewer
     than 3 trials, by name."""
-    scores = influence_scores(space, configs, losses)
+    return order(influence_scores(space, configs, losses))
+
+
+def order(scores: Mapping[str, float]) -> list[str]:
+    """Names by score, highest first, ties by name: the ordering the images plot, from scores already computed."""
     return sorted(scores, key=lambda n: (-scores[n], n))

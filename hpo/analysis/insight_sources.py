@@ -184,11 +184,12 @@ def data_fanova(space: Any, configs: Sequence[dict[str, Any]], losses: Sequence[
 
 def echo(space: Any, configs: Sequence[dict[str, Any]], losses: Sequence[float]) -> tuple[dict, list[str], str]:
     """What the images show: influence scores as weights, the plotted pair (their top two), and a note."""
-    from hpo.influence import influence, influence_scores
+    from hpo.influence import influence_scores, order
 
     names = list(optuna_distributions(space))
-    weights, note = normalized(influence_scores(space, configs, losses), names)
-    return weights, influence(space, configs, losses)[:2], note
+    scores = influence_scores(space, configs, losses)  # once: the weights and the plotted pair come from the same
+    weights, note = normalized(scores, names)
+    return weights, order(scores)[:2], note
 
 
 # --- the ladder over every LLM run -------------------------------------------------------------------------------
