@@ -32,6 +32,7 @@ from typing import Any
 CHARS_PER_TOKEN = 2.4  # SmolLM2's tokenizer on the prompts: 2.68 (nb201-cifar10), 2.1 (mlp-car); insight 2.8-3.1
 IMAGE_TOKENS = 85  # OpenAI's cost of one image at detail "low" (the multimodal kinds send 3 per call)
 IMAGES_PER_CALL = 3
+POOL = 2000  # random configurations drawn for the history of an estimate, reused in turn beyond that
 
 
 @dataclass(frozen=True)
@@ -75,15 +76,16 @@ class Row:
     calls: float = 0.0
     prompt_tokens: float = 0.0
     completion_tokens: float = 0.0
-    usd: float = 0.0
+    usd: float | None = 0.0  # None: a remote endpoint without prices (its cost is unknown, not zero)
     hours: float = 0.0
     latency_measured: bool = True
 
 
 def _history(bench: Any, spec: Any) -> list[Any]:
-    """Observations for every trial of a run: the shared initial design, then random configurations (seeded), with
-    random losses written at full precision like real ones (evaluating live benchmarks here would take hours; the
-    prompt's size does not depend on the values)."""
+    """Observations for every trial of a run: the shared initial design, then random configurations (seeded, one
+    batch of at most :data:`POOL` reused in turn: converting 100,000 configurations took 12 s, and a row's length
+    follows the same distribution either way), with random losses written at full precision like real ones
+    (evaluating live benchmarks here would take hours; the prompt's size does not depend on the values)."""
     import numpy as np
 
     from hpo.llm.prompt import Observation
@@ -91,25 +93,30 @@ def _history(bench: Any, spec: Any) -> list[Any]:
 
     space = bench.space
     space.seed(stable_seed("estimate", spec.benchmark, spec.seed))
-    configs = list(initial_design(space, spec.n_init, spec.benchmark, spec.seed))
-    configs += [space.sample_configuration() for _ in range(spec.n_trials - len(configs))]
+    configs = [config_dict(c) for c in initial_design(space, spec.n_init, spec.benchmark, spec.seed)]
+    more = spec.n_trials - len(configs)
+    if more > 0:
+        drawn = space.sample_configuration(min(more, POOL))
+        pool = [config_dict(c) for c in (drawn if isinstance(drawn, list) else [drawn])]
+        configs += [pool[i % len(pool)] for i in range(more)]
     losses = np.random.default_rng(0).uniform(0.05, 0.95, len(configs))
-    return [Observation(i + 1, config_dict(c), float(x)) for i, (c, x) in enumerate(zip(configs, losses))]
+    return [Observation(i + 1, c, float(x)) for i, (c, x) in enumerate(zip(configs, losses))]
 
 
 def prompt_chars(bench: Any, spec: Any, budgets: list[int]) -> tuple[list[int], dict[int, int]]:
     """Characters of the ``llm`` prompt before each trial after the initial design, and of the insight prompt at
-    each budget (0 = the prior), for ``spec``'s run."""
+    each budget (0 = the prior), for ``spec``'s run. Linear in ``n_trials`` (:func:`history_text_lengths`)."""
     from hpo.llm.insight_prompt import request_text
-    from hpo.llm.prompt import SYSTEM, task_text, user_text
+    from hpo.llm.prompt import SYSTEM, history_text_lengths, task_text, user_text
 
     params = spec.params
     best_k, recent_m = params.get("history_best_k", 10), params.get("history_recent_m", 10)
     task = task_text(spec.benchmark, bench.info, bench.space, spec.n_trials)
-    history = _history(bench, spec)
+    lengths = history_text_lengths(_history(bench, spec), best_k, recent_m)
+    fixed = len(SYSTEM) + len(user_text(task, [], best_k, recent_m, None)) - lengths[0]
 
     def size(n: int) -> int:
-        return len(SYSTEM) + len(user_text(task, history[:n], best_k, recent_m, None))
+        return fixed + lengths[n]
 
     trials = [size(t - 1) for t in range(spec.n_init + 1, spec.n_trials + 1)]
     if params.get("init") == "zero_shot":  # one call asks for the whole initial design, before any history
@@ -141,7 +148,7 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
 
     results = Path(study["results"])
     rows = []
-    sizes: dict[tuple[Any, ...], tuple[list[int], dict[int, int]]] = {}
+    sizes: dict[tuple[Any, ...], tuple[list[int], dict[int, int], int]] = {}  # + the trials' characters summed
     benches = {b: benchmarks.make(b, definition=study["custom_benchmarks"].get(b)) for b in study["benchmarks"]}
     for method, entry in study["methods"].items():
         kind = entry["kind"]
@@ -170,15 +177,16 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
                 )
                 window = (benchmark, params.get("history_best_k"), params.get("history_recent_m"), params.get("init"))
                 if window not in sizes:  # the seed changes the values in a prompt, not its size
-                    sizes[window] = prompt_chars(bench, spec, study["budgets"])
-                trials, insight = sizes[window]
+                    trials, insight = prompt_chars(bench, spec, study["budgets"])
+                    sizes[window] = trials, insight, sum(trials)
+                trials, insight, trial_chars = sizes[window]
                 images = IMAGE_TOKENS * IMAGES_PER_CALL if kind in VISION_KINDS else 0
                 calls, prompt = 0.0, 0.0
                 run_file = results / "runs" / benchmark / method / f"{seed}.parquet"
                 if not _done(run_file, spec.fingerprint):
                     row.run_jobs += 1
                     calls += per_trial * len(trials)
-                    prompt += per_trial * sum(c / CHARS_PER_TOKEN * profile.prompt_scale + images for c in trials)
+                    prompt += per_trial * (trial_chars / CHARS_PER_TOKEN * profile.prompt_scale + images * len(trials))
                     row.completion_tokens += per_trial * len(trials) * min(profile.completion_per_call, ep.max_tokens)
                 if not _done(run_file.with_name(f"{seed}_insight.json"), spec.fingerprint):
                     row.insight_jobs += 1
@@ -188,7 +196,8 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
                     row.completion_tokens += n * min(INSIGHT.completion_per_call, ep.max_tokens)
                 row.calls += calls
                 row.prompt_tokens += prompt
-        row.usd = ep.cost(row.prompt_tokens, row.completion_tokens)
+        priced = ep.embedded or ep.price_prompt_per_1k > 0 or ep.price_completion_per_1k > 0
+        row.usd = ep.cost(row.prompt_tokens, row.completion_tokens) if priced else None
         row.hours = row.calls * latency / parallel / 3600
         rows.append(row)
     return rows
@@ -212,14 +221,21 @@ def table(rows: list[Row]) -> str:
         mark = "" if r.latency_measured else "*"
         lines.append(
             f"| {r.method} | {r.endpoint} | {r.run_jobs} | {r.insight_jobs} | {r.calls:,.0f} | {r.prompt_tokens:,.0f} "
-            f"| {r.completion_tokens:,.0f} | {r.usd:,.{2 if r.usd >= 10 else 4}f} | {r.hours:,.2f}{mark} |"
+            f"| {r.completion_tokens:,.0f} | {_usd(r.usd)} | {r.hours:,.2f}{mark} |"
         )
     return "\n".join(lines)
+
+
+def _usd(usd: float | None) -> str:
+    """Dollars, or ``unknown`` for an endpoint without prices (``0.0000`` would read as free)."""
+    return "unknown (no prices)" if usd is None else f"{usd:,.{2 if usd >= 10 else 4}f}"
 
 
 def _total(rows: list[Row]) -> Row:
     total = Row("total", "", latency_measured=all(r.latency_measured for r in rows))
     for r in rows:
-        for key in ("run_jobs", "insight_jobs", "calls", "prompt_tokens", "completion_tokens", "usd", "hours"):
+        for key in ("run_jobs", "insight_jobs", "calls", "prompt_tokens", "completion_tokens", "hours"):
             setattr(total, key, getattr(total, key) + getattr(r, key))
+    known = [r.usd for r in rows if r.usd is not None]
+    total.usd = sum(known) if len(known) == len(rows) else None  # one unknown part makes the total unknown
     return total

@@ -32,6 +32,7 @@ from hpo.study_checks import (
     check_separate_roots,
 )
 from hpo.study_endpoints import check_endpoint_urls, resolve_endpoints, spend_caps
+from hpo.study_groups import resolve_groups
 
 # Names that moved to hpo.study_checks / hpo.study_endpoints stay importable from here, where callers look first.
 __all__ = [
@@ -156,6 +157,23 @@ def check_custom_benchmarks(custom: dict[str, Any], used: list[str], noisy: bool
             raise StudyConfigError(f"config error: custom_benchmarks.{name}: {err}") from None
 
 
+def resolve_budgets(given: list[int] | None, filled: list[int], n_trials: int) -> list[int]:
+    """The reporting budgets, sorted, with ``n_trials`` added.
+
+    A budget the user gave above ``n_trials`` is refused (a silently dropped budget reads as "reported" in the
+    config and is missing from every table); the schema's default budgets are meant for any study size and are
+    clipped.
+    """
+    if given is not None:
+        over = sorted(b for b in given if b > n_trials)
+        if over:
+            raise StudyConfigError(
+                f"config error: budgets: {over} exceed n_trials={n_trials} (a run has no trial there); "
+                f"lower them or raise n_trials"
+            )
+    return sorted({b for b in filled if b <= n_trials} | {n_trials})
+
+
 def validate_study(config: dict[str, Any]) -> dict[str, Any]:
     """Check ``config`` and return it resolved (defaults filled, method params resolved, budgets clipped).
 
@@ -193,11 +211,12 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
         problem = optimizers.get_class(kind).check_params(method["params"])
         if problem:
             raise StudyConfigError(f"config error: methods.{name}.params: {problem}")
-    cfg["skipped"] = resolve_endpoints(cfg)
+    cfg["skipped"] = resolve_endpoints(cfg, written=config)
     cfg.setdefault("llm_cache", f"{cfg['results']}/llm_cache")
     if cfg["n_init"] > cfg["n_trials"]:
         raise StudyConfigError(f"config error: n_init: {cfg['n_init']} exceeds n_trials={cfg['n_trials']}")
-    cfg["budgets"] = sorted({b for b in cfg["budgets"] if b <= cfg["n_trials"]} | {cfg["n_trials"]})
+    cfg["budgets"] = resolve_budgets(config.get("budgets"), cfg["budgets"], cfg["n_trials"])
+    cfg["groups"] = resolve_groups(cfg)  # hpo.study_groups: one model per contrast
     check_separate_roots(cfg)
     check_output_dirs(cfg)
     from hpo.model_calls import model_call_warnings

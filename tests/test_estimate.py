@@ -94,3 +94,34 @@ def test_the_rule_writes_the_same_table(tmp_path: Path) -> None:
     snakemake(tmp_path, str(tmp_path / "results" / "estimate.md"), "--configfile", str(path))
     expected = table(estimate(load_study(path), llm_slots=4, cores=2))
     assert (tmp_path / "results" / "estimate.md").read_text() == expected + "\n"
+
+
+@pytest.mark.parametrize(("best_k", "recent_m"), [(10, 10), (3, 5), (0, 4), (5, 1)])
+def test_history_lengths_equal_the_prompt_text_at_every_trial(best_k: int, recent_m: int) -> None:
+    """The estimate's linear-time sizes are exactly the lengths of the history block the run sends (issue 28: the
+    quadratic version took minutes at n_trials 100000); ties in loss and a long run cross many epochs."""
+    import numpy as np
+
+    from hpo.llm.prompt import Observation, history_text, history_text_lengths
+
+    rng = np.random.default_rng(3)
+    losses = np.round(rng.uniform(0, 1, 157), 2)  # rounded: equal losses, broken by trial number
+    history = [
+        Observation(i + 1, {"b": int(rng.integers(1, 999)), "a": "x" * (i % 3)}, float(x)) for i, x in enumerate(losses)
+    ]
+    exact = [len(history_text(history[:n], best_k, recent_m)) for n in range(len(history) + 1)]
+    assert history_text_lengths(history, best_k, recent_m) == exact
+
+
+def test_an_unpriced_endpoint_costs_unknown_not_zero(tmp_path: Path) -> None:
+    from hpo.estimate import table
+
+    endpoint = {"base_url": "http://127.0.0.1:9/v1", "model": "m"}
+    study = {"benchmarks": ["synth-branin"], "seeds": [0], "n_trials": 6, "n_init": 2, "budgets": [6]}
+    study |= {"methods": {"llm": {"kind": "llm", "params": {"endpoint": "unpriced"}}, "emb": {"kind": "llm"}}}
+    study |= {"endpoints": {"unpriced": endpoint}, "results": str(tmp_path / "results")}
+    rows = estimate(load_study(_write(tmp_path, study)))
+    assert sorted((r.method, r.usd) for r in rows) == [("emb", 0.0), ("llm", None)]
+    lines = {line.split(" | ")[0]: line for line in table(rows).splitlines()}
+    assert "| unknown (no prices) |" in lines["| llm"] and "| 0.0000 |" in lines["| emb"]
+    assert "| unknown (no prices) |" in lines["| total"]

@@ -116,6 +116,25 @@ def test_temperature_outside_the_api_range_fails_at_planning() -> None:
     assert validate_study(llm_study(temperature=2))["endpoints"]["remote"]["temperature"] == 2
 
 
+# --- seeds and budgets (issue 28) -----------------------------------------------------------------------------------
+
+
+def test_a_seed_outside_the_optimizers_range_fails_at_planning() -> None:
+    message = config_error(study(seeds=[0, 2**32]))
+    assert message.startswith("config error: seeds.1: 4294967296 is greater than the maximum of 4294967295")
+    assert "SMAC, Optuna and numpy take seeds in [0, 2**32)" in message
+    assert validate_study(study(seeds=[2**32 - 1]))["seeds"] == [2**32 - 1]
+
+
+def test_a_budget_above_n_trials_fails_at_planning_and_the_default_is_clipped() -> None:
+    message = config_error(study(budgets=[2, 5, 9]))
+    assert message == (
+        "config error: budgets: [5, 9] exceed n_trials=4 (a run has no trial there); lower them or raise n_trials"
+    )
+    assert validate_study(study(budgets=[2]))["budgets"] == [2, 4]
+    assert validate_study(study())["budgets"] == [4]  # the schema's default [10, 30] is for any study size
+
+
 SECRET = "sk-test-0123456789abcdef"
 
 

@@ -55,7 +55,7 @@ STUDY = {
     "seeds": [0, 1],
     "n_trials": 6,
     "n_init": 2,
-    "budgets": [3, 9],  # clipped to n_trials by the resolution: the handed-off study must carry the clipped list
+    "budgets": [3],  # n_trials is added by the resolution: the handed-off study must carry the resolved list
 }
 
 
