@@ -139,7 +139,7 @@ def study(table_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str
         ROLES,
         kinds=METHODS,
         llm_methods=list(ROLES),
-        settings={"n_bootstrap": 200},
+        settings={},
     )
     return {"tables": tables, "record": record, "root": root}
 

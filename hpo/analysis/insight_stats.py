@@ -5,8 +5,8 @@ The stage behind rule ``insight_stats``; each concern has its own module:
 * who states what: the models' statements and the baseline ladder (:mod:`hpo.analysis.insight_sources`);
 * the score table, every score raw / chance / normalized (:mod:`hpo.analysis.insight_table`, scores from
   :mod:`hpo.analysis.insight_scores`, truth from the importance records);
-* inference across benchmarks, the primary contrast, Holm over every contrast, the per-family breakdown and the
-  multimodal contrasts (:mod:`hpo.analysis.insight_inference`).
+* inference across benchmarks, the primary contrast at full alpha, the gated secondary family (Holm), the
+  per-family breakdown and the multimodal contrasts (:mod:`hpo.analysis.insight_inference`).
 
 This module joins them and writes the tables (:data:`TABLES`) with their notes.
 """
@@ -25,6 +25,7 @@ from hpo.analysis import stats
 from hpo.analysis.importance import load_importance
 from hpo.analysis.insight_sources import LADDER, SOURCES, ladder_rows, load_insight, model_rows
 from hpo.analysis.insight_table import score_table, truth_of
+from hpo.analysis.paired_inference import CI_LEVEL, t_interval
 
 __all__ = ["LADDER", "SOURCES", "TABLES", "TITLES", "compute", "load_insight", "write_insight"]
 
@@ -33,9 +34,10 @@ TITLES = {
     "insight": "Stated vs. true hyperparameter importance: every score raw, at chance and chance-normalized, per "
     "benchmark x seed x budget x method x source",
     "insight_summary": "Normalized scores per family, budget, method and source (seeds averaged within a benchmark, "
-    "then the mean over benchmarks, with a bootstrap interval over benchmarks)",
-    "insight_tests": "Contrasts across benchmarks: paired two-sided Wilcoxon on benchmark means, bootstrap "
-    "intervals, Holm over every tested contrast; the primary contrast first, then its per-family breakdown",
+    "then the mean over benchmarks, with a Student t interval over benchmarks)",
+    "insight_tests": "Contrasts across benchmarks: paired two-sided Wilcoxon on benchmark means, Student t "
+    "intervals; the primary contrast first (full alpha), then the secondary family (Holm, behind the primary's "
+    "gate), then the primary's per-family breakdown",
     "insight_pairs": "Echo: how often a method's stated top two are the pair the images plot, and how often the "
     "plotted pair is the true top pair; each role's gain over its own prior",
 }
@@ -45,7 +47,7 @@ PAIRS_COLUMNS += ["gain_over_prior", "gain_ci_low", "gain_ci_high", "n_benchmark
 
 
 def pairs_table(
-    scores: pd.DataFrame, means: pd.DataFrame, importance: dict[str, dict[str, Any]], metric: str, n_bootstrap: int
+    scores: pd.DataFrame, means: pd.DataFrame, importance: dict[str, dict[str, Any]], metric: str
 ) -> pd.DataFrame:
     """Per budget and LLM method: the model's echo rate (mean over benchmarks of the per-benchmark rate), the share
     of runs whose plotted pair is the true top pair, and the gain of the model over its own prior (normalized
@@ -67,7 +69,7 @@ def pairs_table(
         ]
         hits = [h for h in hits if h is not None]
         gain = inference.gains(means, method, budget, metric).dropna()
-        low, high = inference.interval(gain.to_numpy(float), n_bootstrap)
+        low, high = t_interval(gain.to_numpy(float))
         rows.append(
             {
                 "budget": budget,
@@ -103,12 +105,11 @@ def compute(
 
     ``roles``: LLM method -> image / text / blank; ``kinds``: method -> optimizer kind (labels the rows, finds the
     random-search run); ``llm_methods``: the study's runnable LLM methods in study order (those without a statement
-    are named in a note); ``settings``: the study's ``insight`` section (``primary_contrast``, ``n_bootstrap``).
+    are named in a note); ``settings``: the study's ``insight`` section (``primary_contrast``).
     """
     from hpo.analysis.coverage import STATUS_COLUMNS, method_flags
 
     settings = settings or {}
-    n_boot = int(settings.get("n_bootstrap", inference.N_BOOTSTRAP))
     kinds = {**{r["method"]: r.get("kind", r["method"]) for r in insight}, **(kinds or {})}
     status = status if status is not None else pd.DataFrame(columns=STATUS_COLUMNS)
     methods = list(dict.fromkeys([*(df["method"].unique() if len(df) else []), *roles, *kinds]))
@@ -145,7 +146,7 @@ def compute(
             "skipped, or no ground truth): no primary contrast"
         )
     means = inference.benchmark_means(scores, budgets)
-    tests = inference.contrasts(means, budgets, order, roles, primary, n_boot, flags, alpha)
+    tests = inference.contrasts(means, budgets, order, roles, primary, flags, alpha)
     notes["insight"].insert(
         0,
         "scores against the primary (rank-transform) main effects; m_chance = the exact expectation of a uniformly "
@@ -154,17 +155,18 @@ def compute(
     )
     notes["insight_tests"].append(
         f"primary contrast: {primary['method']} model vs {primary['versus']} at budget {primary['budget']} on "
-        f"normalized {primary['metric']}; unit = benchmark (seeds averaged first); Holm over all "
-        f"{int(tests['p_value'].notna().sum()) if len(tests) else 0} tested contrasts; {n_boot} bootstrap resamples "
-        f"of benchmarks, {inference.CI_LEVEL:.0%} percentile intervals; alpha={alpha:g}"
+        f"normalized {primary['metric']}, pre-registered and tested at full alpha; unit = benchmark (seeds averaged "
+        f"first); the other {max(int(tests['p_value'].notna().sum()) - 1, 0) if len(tests) else 0} tested contrasts "
+        f"are Holm-adjusted among themselves and count only if the primary is significant (fixed-sequence gate); "
+        f"{CI_LEVEL:.0%} Student t intervals over benchmarks; alpha={alpha:g}"
     )
     for name in TABLES:
         notes[name] = general + notes[name]
     tables = {
         "insight": scores,
-        "insight_summary": inference.summary(means, primary["metric"], n_boot),
+        "insight_summary": inference.summary(means, primary["metric"]),
         "insight_tests": tests,
-        "insight_pairs": pairs_table(scores, means, importance, primary["metric"], n_boot),
+        "insight_pairs": pairs_table(scores, means, importance, primary["metric"]),
     }
     return tables, notes
 

@@ -2,9 +2,10 @@
 
 The questions, in order: is the model better than chance? better than the data analysis? does seeing images help
 beyond echoing them? Each answer gives its effect (difference of chance-normalized scores, 0 = chance, 1 = the
-truth's ranking), its bootstrap interval over benchmarks, n (benchmarks, the unit of inference) and the Holm-adjusted
-p-value, or says plainly why the question cannot be answered in this study. The primary contrast (config
-``insight.primary_contrast``) comes first.
+truth's ranking), its t interval over benchmarks, n (benchmarks, the unit of inference), the p-value (the primary at
+full alpha, the others Holm-adjusted behind the primary's gate) and the direction in words ("below chance"), or
+says plainly why the question cannot be answered in this study, including "untestable" where n is too small for
+any test to reach alpha. The primary contrast (config ``insight.primary_contrast``) comes first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import pandas as pd
 
 from hpo.analysis.stats import ALPHA
 
+__all__ = ["direction", "effect_phrase", "insight_content", "insight_verdicts"]
+
 INSIGHT_TITLE = "Do the models understand the problem?"
 INSIGHT_LEGEND = (
     "Each source states an importance weight per hyperparameter, scored against the true main effects (functional "
@@ -24,8 +27,9 @@ INSIGHT_LEGEND = (
     "model's own prior (budget 0), image_echo (the ordering the images plot), data_fanova (fANOVA of the same "
     "history, ranks, on the truth's measure), data_fanova_random (fANOVA of as many random-search trials), "
     "prior_data (mean of prior and data_fanova); 'deeper insight' = the model beats the best rung. Seeds are "
-    "averaged within a benchmark; tests (paired two-sided Wilcoxon) and 95% bootstrap intervals are across "
-    "benchmarks; Holm runs over every tested contrast."
+    "averaged within a benchmark; tests (paired two-sided Wilcoxon) and 95% Student t intervals are across "
+    "benchmarks; the primary contrast is tested at full α, the others are Holm-adjusted and count only if it is "
+    "significant."
 )
 INSIGHT_MISSING = "Not computed: no insight tables in results/stats/ (rule insight_stats)."
 NO_IMAGES = (
@@ -50,25 +54,44 @@ def _true(values: pd.Series) -> pd.Series:
 
 
 def effect_phrase(row: pd.Series | dict[str, Any], alpha: float = ALPHA) -> str:
-    """ "effect +0.31 [0.12, 0.47], n = 4 benchmarks, p_holm = 0.5 (not significant at alpha = 0.05)"."""
+    """ "effect +0.31 [0.12, 0.47], n = 4 benchmarks, p = 0.5 (primary, full alpha; not significant at α = 0.05)"."""
     n = int(row["n_benchmarks"])
     text = f"effect {row['effect']:+.2f}"
     text += f" [{row['ci_low']:.2f}, {row['ci_high']:.2f}]" if pd.notna(row["ci_low"]) else " (no interval: n < 2)"
     text += f", n = {n} benchmark{'s' if n != 1 else ''}"
-    if pd.notna(row["p_holm"]):
-        sig = "significant" if row["p_holm"] < alpha else "not significant"
-        text += f", p_holm = {row['p_holm']:.3g} ({sig} at α = {alpha:g})"
+    if pd.notna(row["p_adjusted"]):
+        sig = "significant" if _true(pd.Series([row["significant"]])).iloc[0] else "not significant"
+        how = "primary, full α" if str(row.get("tier", "")) == "primary" else "Holm, behind the primary's gate"
+        text += f", p = {row['p_adjusted']:.3g} ({how}; {sig} at α = {alpha:g})"
     else:
         text += f", no test ({row['note'] or 'no p-value'})"
     return text
 
 
+def direction(row: pd.Series | dict[str, Any]) -> str:
+    """The effect's sign in words: "the model scores below chance", "above data_fanova", "equal to"."""
+    effect, a, b = row["effect"], str(row["a"]), str(row["b"])
+    if pd.isna(effect):
+        return "no estimate"
+    where = "above" if effect > 0 else "below" if effect < 0 else "level with"
+    if str(row["contrast"]).startswith("gain over prior"):
+        more = "more" if effect > 0 else "less" if effect < 0 else "as much"
+        return f"{a} gains {more} over its own prior than {b}"
+    if str(row["contrast"]).startswith("echo rate"):
+        return f"{a} echoes the plotted pair {'more' if effect > 0 else 'less' if effect < 0 else 'as'} often than {b}"
+    return f"the {a} scores {where} {b.replace('+', ' / ')}"
+
+
 def _answer(row: pd.Series, alpha: float) -> str:
-    if pd.notna(row["p_holm"]) and row["p_holm"] < alpha:
-        return "yes" if row["effect"] > 0 else "no, worse"
-    if pd.notna(row["ci_low"]) and (row["ci_low"] > 0 or row["ci_high"] < 0):
-        return "not established (the interval excludes 0, the Holm-adjusted test does not)"
-    return "not established"
+    """yes / no (with the direction) / untestable at this n / not established (with the point estimate's sign)."""
+    if _true(pd.Series([row["significant"]])).iloc[0]:
+        return f"yes ({direction(row)})" if row["effect"] > 0 else f"no: {direction(row)}"
+    note = str(row.get("note", ""))
+    if "untestable at n" in note:
+        return f"untestable with this many benchmarks ({note.split(';')[0].strip()}); point estimate: {direction(row)}"
+    if "gate closed" in note:
+        return f"not tested: the primary contrast is not significant, so this is exploratory; {direction(row)}"
+    return f"not established; point estimate: {direction(row)}"
 
 
 def _pick(tests: pd.DataFrame, **where: Any) -> pd.Series | None:
@@ -143,5 +166,5 @@ def insight_content(stats_dir: str | Path, alpha: float = ALPHA) -> dict[str, ob
     if len(fam):
         parts = [f"{r.family} {r.effect:+.2f} (n = {int(r.n_benchmarks)})" for r in fam.itertuples()]
         notes.append("Primary contrast per family (effect, untested): " + "; ".join(parts) + ".")
-    notes.append("Every contrast with its interval and Holm-adjusted p: results/stats/insight_tests.md.")
+    notes.append("Every contrast with its interval and adjusted p: results/stats/insight_tests.md.")
     return {"ok": True, "table": table, "verdicts": insight_verdicts(tests, alpha), "notes": notes}
