@@ -1,5 +1,9 @@
 """The models' stated hyperparameter importance: one extra structured question per reporting budget of an LLM run.
 
+Multimodal kinds are asked twice at each budget about the identical history: with their images (source ``model``)
+and with the same text alone (``model_text``), of the same model, so the effect of the images on what the model
+states is a paired difference within one history, not a mix of "seeing images" and "having searched differently".
+
 Asked after the run, in its own job, so it can never change what the run proposed. For each budget ``b`` (and
 ``b = 0``, the *prior*: no history), the run's optimizer is rebuilt from the registry with the run's spec and told
 the trajectory's first ``b`` trials; it then builds the history prompt of its next direct proposal (text and, for
@@ -30,22 +34,27 @@ if TYPE_CHECKING:
     from hpo.runner import RunSpec
 
 log = logging.getLogger(__name__)
-PRIOR, MODEL = "prior", "model"
+PRIOR, MODEL, MODEL_TEXT = "prior", "model", "model_text"
 
 
-def _ask(opt: LLMOptimizer) -> dict[str, Any]:
+def _ask(opt: LLMOptimizer, text_only: bool = False) -> dict[str, Any]:
     """One statement: the optimizer's next-proposal prompt + the insight request -> parse / repair / re-ask.
 
     The conversation runs through the optimizer's own :meth:`~hpo.optimizers.llm.LLMOptimizer.converse`, so the
     re-asks, their limit (``max_reasks``) and the usage accounting are exactly those of its proposals.
+    ``text_only``: the same text without the images (the ``llm`` kind's message for this history), asked of the
+    same model: the within-history image contrast (issue 22).
     """
     from hpo.llm.insight_prompt import REASK, Insight, insight_schema, parse_insight, request_text, uniform
 
     space = opt.space
     # The run's own prompt text, byte for byte (a zero-shot design's prompt asks for the rest of the design at
     # once), then the request: server-side prefix caches hit.
+    from hpo.llm.prompt import messages
+
     base = opt.prompt_text(opt.design_size())
-    msgs = opt.build_messages(f"{base}\n\n{request_text(space)}")
+    text = f"{base}\n\n{request_text(space)}"
+    msgs = messages(text) if text_only else opt.build_messages(text)
     errors: list[str] = []
 
     def check(text: str) -> tuple[Insight, str | None]:
@@ -118,23 +127,14 @@ def statements(
             for config, loss, cost in history[told:budget]:
                 opt.tell(config, loss, cost)
             told = budget
-            stmt = {"budget": budget, "source": PRIOR if budget == 0 else MODEL, **_ask(asked)}
-            if isinstance(opt, Anonymized):
-                stmt = opt.real_statement(stmt)
-            top = max(stmt["weights"], key=stmt["weights"].get)
-            log.info(
-                "insight %s/%s/%d budget %d: top %s, attempts %d, repairs %d, fallback %s, cache hits %d",
-                spec.benchmark,
-                spec.method,
-                spec.seed,
-                budget,
-                top,
-                stmt["attempts"],
-                len(stmt["repairs"]),
-                stmt["fallback"],
-                stmt["cache_hits"],
-            )
-            out.append(stmt)
+            # Image kinds are asked twice about one history: with the images, then the same text without them.
+            twins = [(MODEL, False), (MODEL_TEXT, True)] if budget and entry.vision else [(MODEL, False)]
+            for source, text_only in twins:
+                stmt = {"budget": budget, "source": PRIOR if budget == 0 else source, **_ask(asked, text_only)}
+                if isinstance(opt, Anonymized):
+                    stmt = opt.real_statement(stmt)
+                _log(spec, stmt)
+                out.append(stmt)
     finally:
         opt.close()
     return {
@@ -148,6 +148,23 @@ def statements(
         **({"name_map": opt.mapping} if isinstance(opt, Anonymized) else {}),
         "statements": out,
     }
+
+
+def _log(spec: RunSpec, stmt: dict[str, Any]) -> None:
+    top = max(stmt["weights"], key=stmt["weights"].get)
+    log.info(
+        "insight %s/%s/%d budget %d (%s): top %s, attempts %d, repairs %d, fallback %s, cache hits %d",
+        spec.benchmark,
+        spec.method,
+        spec.seed,
+        stmt["budget"],
+        stmt["source"],
+        top,
+        stmt["attempts"],
+        len(stmt["repairs"]),
+        stmt["fallback"],
+        stmt["cache_hits"],
+    )
 
 
 def insight_to_file(

@@ -60,7 +60,7 @@ PROFILES: dict[str, Profile] = {
     # 2,483 tokens in 210 calls, ~1,500 s): short surrogate replies, prompts ~0.8 x llm's, many calls in flight
     "llambo": Profile(prompt_scale=0.8, completion_per_call=12.0, overlap=10, latency=7.1),
 }
-# The insight job: one call per statement (the prior and one per budget), re-asks included.
+# The insight job: one call per statement (the prior and one per budget, two for image kinds), re-asks included.
 INSIGHT_CALLS_PER_STATEMENT = 1.0
 INSIGHT = Profile(prompt_scale=1.0, completion_per_call=110.0)
 
@@ -190,9 +190,13 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
                     row.completion_tokens += per_trial * len(trials) * min(profile.completion_per_call, ep.max_tokens)
                 if not _done(run_file.with_name(f"{seed}_insight.json"), spec.fingerprint):
                     row.insight_jobs += 1
-                    n = INSIGHT_CALLS_PER_STATEMENT * len(insight)
+                    # image kinds are asked each budget twice about one history: with images and without them
+                    twice = [c for b, c in insight.items() if b] if kind in VISION_KINDS else []
+                    n = INSIGHT_CALLS_PER_STATEMENT * (len(insight) + len(twice))
                     calls += n
-                    prompt += INSIGHT_CALLS_PER_STATEMENT * sum(c / CHARS_PER_TOKEN + images for c in insight.values())
+                    prompt += INSIGHT_CALLS_PER_STATEMENT * (
+                        sum(c / CHARS_PER_TOKEN + images for c in insight.values()) + sum(twice) / CHARS_PER_TOKEN
+                    )
                     row.completion_tokens += n * min(INSIGHT.completion_per_call, ep.max_tokens)
                 row.calls += calls
                 row.prompt_tokens += prompt

@@ -191,7 +191,8 @@ def test_an_anonymized_run_names_no_real_hyperparameter_and_maps_everything_back
     assert name_map(B.make("mlp-car").space) == mapping
 
     # no request body (text, schema, re-asks) contains a real name; the insight requests are asked over x1..x5
-    assert len(sent["anon"]) == (N_TRIALS - N_INIT) + 3 and len(sent["real"]) == N_TRIALS - N_INIT
+    # (insight: the prior, then each budget with and without images)
+    assert len(sent["anon"]) == (N_TRIALS - N_INIT) + 5 and len(sent["real"]) == N_TRIALS - N_INIT
     for body in sent["anon"]:
         dumped = _without_images(body)
         assert not [name for name in MLP if name in dumped], dumped[:300]

@@ -125,3 +125,14 @@ def test_an_unpriced_endpoint_costs_unknown_not_zero(tmp_path: Path) -> None:
     lines = {line.split(" | ")[0]: line for line in table(rows).splitlines()}
     assert "| unknown (no prices) |" in lines["| llm"] and "| 0.0000 |" in lines["| emb"]
     assert "| unknown (no prices) |" in lines["| total"]
+
+
+def test_image_kinds_count_two_insight_statements_per_budget(tmp_path: Path) -> None:
+    """An image kind's insight job asks each budget twice (with and without its images): 1 + 2 x budgets calls."""
+    endpoint = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "vision": True}
+    study = {"benchmarks": ["synth-branin"], "seeds": [0], "n_trials": 6, "n_init": 6, "budgets": [3]}
+    study |= {"methods": {"mm": {"kind": "mm_llm"}, "text": {"kind": "llm"}}, "endpoints": {"v": endpoint}}
+    study |= {"results": str(tmp_path / "results")}
+    rows = {r.method: r for r in estimate(load_study(_write(tmp_path, study)))}
+    assert rows["text"].calls == INSIGHT_CALLS_PER_STATEMENT * 3  # n_init = n_trials: no proposal, prior + 3 + 6
+    assert rows["mm"].calls == INSIGHT_CALLS_PER_STATEMENT * 5  # the prior, then budgets 3 and 6 twice each

@@ -123,14 +123,15 @@ def test_only_the_selected_plots_are_sent_and_kept_in_proposals_and_insight(tmp_
     assert set(IMAGE_NAMES) == set(PLOTS.values())
 
     # the insight job rebuilds the run's optimizer: the prior has no image, each budget the run's one plot
-    assert len(insight_requests) == 3 and _pngs(insight_requests[0]) == []
-    for req, trial in ((insight_requests[1], 5), (insight_requests[2], 7)):
+    assert len(insight_requests) == 5 and _pngs(insight_requests[0]) == []
+    assert _pngs(insight_requests[2]) == _pngs(insight_requests[4]) == []  # the same histories without images
+    for req, trial in ((insight_requests[1], 5), (insight_requests[3], 7)):
         (png,) = _pngs(req)
         assert png == (tmp_path / "top_two" / "0_images" / f"trial_{trial:03d}_top_two.png").read_bytes()
         with Image.open(io.BytesIO(png)) as im:
             assert im.format == "PNG" and im.size == (640, 480)
     doc = json.loads((tmp_path / "top_two" / "0_insight.json").read_text())
-    assert [s["budget"] for s in doc["statements"]] == [0, 4, 6]
+    assert [s["budget"] for s in doc["statements"]] == [0, 4, 4, 6, 6]
 
 
 def test_the_blank_control_blanks_only_the_selected_plots(tmp_path: Path) -> None:

@@ -169,7 +169,8 @@ def trajectories(tables: Path) -> pd.DataFrame:
 def study(table_dir, tmp_path_factory):
     """Ground truth of two real tables, trajectories of four methods, and insight files: the text model states the
     true shares and the true top interaction at every budget (and the reversed order as its prior), the image model
-    the reversed order, the blank control an unusable reply (uniform fallback)."""
+    the reversed order with its images and the truth on the same history without them (the within-history image
+    effect: -2 on normalized tau), the blank control an unusable reply (uniform fallback)."""
     root = tmp_path_factory.mktemp("insight")
     importance_paths, records = [], {}
     for b in BENCHES:
@@ -191,7 +192,9 @@ def study(table_dir, tmp_path_factory):
             plan = {
                 "llm": [statement(0, reverse)]
                 + [statement(x, shares) | {"top_interaction": truth["top_interaction"]} for x in BUDGETS],
-                "mm_llm": [statement(0, reverse)] + [statement(x, reverse) for x in BUDGETS],
+                "mm_llm": [statement(0, reverse)]
+                + [statement(x, reverse) for x in BUDGETS]  # with its images: the reversed order
+                + [statement(x, shares) | {"source": "model_text"} for x in BUDGETS],  # same history, no images
                 "mm_llm_blank": [statement(x, uniform, fallback=True) for x in (0, *BUDGETS)],
                 "llm_tpe": [statement(x, shares) for x in (0, *BUDGETS)],
             }
@@ -414,8 +417,11 @@ def test_report_opens_with_the_verdicts(study, tmp_path):
     assert lines[0].startswith("- **Primary contrast** (llm model vs the best baseline rung")
     assert lines[1].startswith("- **Better than chance?**") and "n = 2 benchmarks" in lines[1]
     assert lines[2].startswith("- **Better than the data analysis?**") and "model vs data_fanova" in lines[2]
-    assert lines[3].startswith("- **Does seeing images help beyond echoing them?**")
-    assert "gain over its own prior" in lines[3] and "echo rate" in lines[3]
+    assert lines[3].startswith("- **Do images help understanding (same model, same history)?**")
+    assert "mm_llm asked about each history with its images and without them" in lines[3]
+    assert "effect -2.00" in lines[3] and "mm_llm gains" not in lines[3]
+    assert lines[4].startswith("- **Does seeing images help beyond echoing them?**")
+    assert "gain over its own prior" in lines[4] and "echo rate" in lines[4]
     assert ", p = " in lines[1] and "[" in lines[1]  # effect, interval, n and the adjusted p
     # n = 2: no two-sided Wilcoxon can reach alpha; the line says so and gives the direction in words
     assert "untestable with this many benchmarks" in lines[1] and "the model scores above chance" in lines[1]
@@ -431,7 +437,8 @@ def test_report_says_when_the_image_question_is_not_answerable(study, tmp_path):
     from hpo.analysis.report_insight import NO_IMAGES, insight_verdicts
 
     tests = study["tables"]["insight_tests"]
-    text_only = tests[~tests["contrast"].str.startswith(("gain over prior", "echo rate"))]
+    text_only = tests[~tests["contrast"].str.startswith(("gain over prior", "echo rate", "images, same history"))]
     lines = insight_verdicts(text_only)
+    assert lines[-2] == f"**Do images help understanding (same model, same history)?** {NO_IMAGES}."
     assert lines[-1] == f"**Does seeing images help beyond echoing them?** {NO_IMAGES}."
-    assert len(insight_verdicts(tests.iloc[:0])) == 3
+    assert len(insight_verdicts(tests.iloc[:0])) == 4

@@ -341,9 +341,21 @@ def test_multimodal_insight_sends_the_runs_images(tmp_path: Path, kind: str) -> 
         kept = {p.name: p.read_bytes() for p in (tmp_path / "run" / "0_images").iterdir()}
         doc = json.loads(insight_to_file(spec, run_file, tmp_path / "0_insight.json", [4, 6]).read_text())
         sent = fake.requests[len(run_requests) :]
-    assert [s["budget"] for s in doc["statements"]] == [0, 4, 6] and not any(s["fallback"] for s in doc["statements"])
+    assert [(s["budget"], s["source"]) for s in doc["statements"]] == [
+        (0, "prior"),
+        (4, "model"),
+        (4, "model_text"),
+        (6, "model"),
+        (6, "model_text"),
+    ]
+    assert not any(s["fallback"] for s in doc["statements"])
     assert _pngs(sent[0]) == []  # the prior: nothing to plot yet, so no image
-    for req, run_req, trial in ((sent[1], run_requests[0], 5), (sent[2], run_requests[2], 7)):
+    # each budget is asked twice about one history: with the run's images, then the same text alone (a plain string,
+    # exactly the llm kind's message), of the same model
+    for with_images, text_only in ((sent[1], sent[2]), (sent[3], sent[4])):
+        assert text_only["messages"][1]["content"] == _text(with_images) and _pngs(text_only) == []
+        assert text_only["model"] == with_images["model"] and text_only["messages"][0] == with_images["messages"][0]
+    for req, run_req, trial in ((sent[1], run_requests[0], 5), (sent[3], run_requests[2], 7)):
         pngs = _pngs(req)
         # the images the run sent (and kept) when it proposed that trial, in the same order, byte for byte
         assert pngs == _pngs(run_req) == [kept[f"trial_{trial:03d}_{name}.png"] for name in IMAGE_NAMES]

@@ -7,7 +7,9 @@ Three scripted models, each a method of the study:
   shares, read by the fake server from a file the test writes -> chance-normalized rank scores 1, above every rung;
 * ``hedger`` (kind llm) states uniform weights -> normalized rank scores 0;
 * ``parrot`` (kind mm_llm, sees the images) states the pair the images plot as its top two, read from a file the
-  test writes per budget -> echo rate 1.
+  test writes per budget, when the request carries images, and uniform weights when it does not -> echo rate 1 on
+  the runs whose plotted pair is not the true top pair (the others have no echo), and a known within-history image
+  effect: its statement with the images minus its statement on the same history without them.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ def _text(request: dict[str, Any]) -> str:
     return content if isinstance(content, str) else content[0]["text"]
 
 
+def _has_images(request: dict[str, Any]) -> bool:
+    content = request["messages"][1]["content"]
+    return isinstance(content, list) and any(part.get("type") == "image_url" for part in content)
+
+
 def _budget(request: dict[str, Any]) -> int:
     """The number of trials in the request's history table (0: the prior's request has none)."""
     rows = re.findall(r"^(\d+),", _text(request), flags=re.M)
@@ -71,7 +78,7 @@ class Script:
         truth = json.loads((self.folder / "truth.json").read_text())
         if self.model == "oracle" and _budget(request) > 0:  # knows nothing before the history: uniform prior
             weights, pair = truth["shares"], truth["top_interaction"]
-        elif self.model == "parrot":
+        elif self.model == "parrot" and _has_images(request):
             shown = json.loads((self.folder / "plotted.json").read_text()).get(str(_budget(request)), names[:2])
             rest = [n for n in names if n not in shown]
             weights = {shown[0]: 0.4, shown[1]: 0.35, **{n: 0.25 / len(rest) for n in rest}}
@@ -173,14 +180,40 @@ def test_uniform_weights_score_zero(study: dict[str, Any]) -> None:
 def test_the_parrot_echoes_the_plotted_pair(study: dict[str, Any]) -> None:
     s = study["tables"]["insight"]
     parrot = s[(s["method"] == "parrot") & (s["source"] == "model")]
-    assert (parrot["stated_pair"] == parrot["plotted_pair"]).all() and parrot["echo"].astype(bool).all()
+    assert (parrot["stated_pair"] == parrot["plotted_pair"]).all()
     assert all(top_two(json.loads(w)) == p for w, p in zip(parrot["weights"], parrot["plotted_pair"]))
+    # echo counts only runs whose plotted pair is not the true top pair: there a truthful model would match too
+    true_pair = top_two(study["record"]["transforms"]["rank"]["main"])
+    coincident = parrot["plotted_pair"] == true_pair
+    assert parrot.loc[coincident, "echo"].isna().all() and parrot.loc[~coincident, "echo"].astype(bool).all()
     pairs = study["tables"]["insight_pairs"].set_index(["method", "budget"])
-    assert (pairs.loc["parrot", "echo_rate"] == 1.0).all()
-    assert (pairs.loc["hedger", "echo_rate"] == 0.0).all()  # a uniform statement names no pair
+    for budget in BUDGETS:
+        at = parrot[parrot["budget"] == budget]
+        assert pairs.loc[("parrot", budget), "n_runs_echo"] == (at["plotted_pair"] != true_pair).sum()
+        if (at["plotted_pair"] != true_pair).any():
+            assert pairs.loc[("parrot", budget), "echo_rate"] == 1.0
     rate = study["tables"]["insight_tests"]
     rate = rate[rate["contrast"] == "echo rate: image vs text"]
-    assert len(rate) == len(BUDGETS) and (rate["mean_a"] == 1.0).all() and (rate["a"] == "parrot").all()
+    assert len(rate) == len(BUDGETS) and (rate["a"] == "parrot").all()
+
+
+def test_images_are_judged_within_one_history(study: dict[str, Any]) -> None:
+    """The parrot is asked twice per budget about the same history: with its images it states the plotted pair,
+    without them uniform weights (normalized score 0). The within-history contrast recovers exactly that effect and
+    is the images question's primary."""
+    s = study["tables"]["insight"]
+    parrot = s[s["method"] == "parrot"]
+    with_images = parrot[parrot["source"] == "model"].set_index(["seed", "budget"]).sort_index()
+    without = parrot[parrot["source"] == "model_text"].set_index(["seed", "budget"]).sort_index()
+    assert list(with_images.index) == list(without.index) and len(without) == len(SEEDS) * len(BUDGETS)
+    assert np.allclose(without["kendall_tau_norm"], 0.0, atol=1e-9)
+    assert not s[s["method"] != "parrot"]["source"].eq("model_text").any()  # text kinds are asked once
+    t = study["tables"]["insight_tests"]
+    images = t[(t["contrast"] == "images, same history: model vs model_text") & (t["family"] == "all")]
+    primary = images[images["primary"]].iloc[0]
+    assert (primary["method"], primary["budget"], primary["metric"]) == ("parrot", max(BUDGETS), "kendall_tau")
+    expected = with_images.xs(max(BUDGETS), level="budget")["kendall_tau_norm"].mean()
+    assert primary["effect"] == pytest.approx(expected) and primary["n_benchmarks"] == 1
 
 
 def test_the_stated_region_is_scored_exactly_on_the_grid(study: dict[str, Any]) -> None:

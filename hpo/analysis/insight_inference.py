@@ -8,9 +8,12 @@ of the mean difference (:mod:`hpo.analysis.paired_inference`, which says why).
 
 What is tested, and how errors are controlled (issue 22):
 
-* The *primary contrast* (config ``insight.primary_contrast``) is pre-registered and tested at full alpha; the other
-  contrasts form the secondary family, Holm-adjusted among themselves and counted only when the primary is
-  significant (a fixed-sequence gate, :func:`hpo.analysis.paired_inference.gatekeep`).
+* One pre-registered primary per question, each tested at full alpha: "does the model understand?" (config
+  ``insight.primary_contrast``) and, where an image method ran, "do images help understanding?": the first image
+  method's statement with its images vs its statement on the same history without them (same model, same
+  history: :data:`IMAGES_CONTRAST`, at the primary's budget and metric). The other contrasts form the secondary
+  family, Holm-adjusted among themselves and counted only when every primary is significant (the gate,
+  :func:`hpo.analysis.paired_inference.gatekeep`).
 * The *best rung* is chosen among the rungs built from what the model had (:data:`POOL`: its prior, the plotted
   ordering, an fANOVA of the same history, their mean); ``data_fanova_random`` (trials the model never saw) is
   reported, never chosen. Its effect and interval are cross-fitted (each benchmark against the rung best on the
@@ -40,6 +43,7 @@ from hpo.analysis.paired_inference import gatekeep, paired, t_interval
 RUNGS = tuple(s for s in LADDER if s != "chance")  # every reported rung (chance has its own row)
 POOL = tuple(r for r in RUNGS if r != "data_fanova_random")  # the best rung's candidates: built from what it had
 TEST_METRICS = ("kendall_tau", "ndcg", "js_distance")
+IMAGES_CONTRAST = "images, same history: model vs model_text"  # the images question's primary (first image method)
 DEFAULTS = {"method": None, "versus": "best_rung", "metric": "kendall_tau", "budget": None}
 GROUP = ["benchmark", "family", "budget", "method", "kind", "role", "source"]
 TEST_COLUMNS = ["primary", "tier", "family", "contrast", "method", "kind", "role", "budget", "metric", "a", "b"]
@@ -179,6 +183,9 @@ def contrasts(
                 continue
             seen[rung] = on
             add(f"model vs {rung}", method, budget, metric, rung, model, wide[rung])
+        if "model_text" in wide.columns:  # an image kind asked the same history without images (same model)
+            add(IMAGES_CONTRAST, method, budget, metric, "model_text", model, wide["model_text"])
+            rows[-1]["a"] = "model"
         best, label = crossfit_best(wide)
         if len(best):
             add("model vs best rung", method, budget, metric, label, model, best)
@@ -191,14 +198,13 @@ def contrasts(
         rows, columns=[c for c in TEST_COLUMNS if c not in ("primary", "tier", "p_adjusted", "significant")]
     )
     versus = "model vs best rung" if primary["versus"] == "best_rung" else f"model vs {primary['versus']}"
-    first = (
-        (out["contrast"] == versus)
-        & (out["method"] == primary["method"])
-        & (out["budget"] == primary["budget"])
-        & (out["metric"] == primary["metric"])
-    )
-    out.insert(0, "primary", first)
-    out = pd.concat([out[out["primary"]], out[~out["primary"]]], ignore_index=True)
+    at = (out["budget"] == primary["budget"]) & (out["metric"] == primary["metric"])
+    first = (out["contrast"] == versus) & (out["method"] == primary["method"]) & at
+    images = out[(out["contrast"] == IMAGES_CONTRAST) & (out["role"] == "image") & at & out["p_value"].notna()]
+    second = out.index == (images.index[0] if len(images) else -1)  # the images question's primary
+    out.insert(0, "primary", first | second)
+    order = [*out.index[first], *out.index[second], *out.index[~(first | second)]]
+    out = out.loc[order].reset_index(drop=True)
     out = gatekeep(out, out["primary"], alpha)
     return pd.concat([out, family_breakdown(means, out)], ignore_index=True)[TEST_COLUMNS]
 

@@ -37,9 +37,9 @@ from hpo.analysis.importance import rank_transform, space_of
 from hpo.analysis.optuna_encoding import FANOVA_SEED, optuna_distributions, optuna_params
 from hpo.identity import check_insight
 
-MODEL_SOURCES = ("model", "prior")
+MODEL_SOURCES = ("model", "prior", "model_text")  # model_text: an image kind asked the same text without images
 LADDER = ("chance", "prior", "image_echo", "data_fanova", "data_fanova_random", "prior_data")
-SOURCES = ("model", *LADDER)
+SOURCES = ("model", "model_text", *LADDER)
 RANDOM_KIND = "random_search"
 NO_WEIGHTS_NOTE = "analysis found no importance: uniform weights"
 
@@ -51,7 +51,8 @@ def load_insight(path: str | Path) -> dict[str, Any]:
     """One run's stated-importance file, checked; a one-line error naming the file and what is wrong.
 
     Layout (rule insight, :mod:`hpo.ask_importance`): ``benchmark``, ``method``, ``kind``, ``seed``, ``hyperparameters``
-    and ``statements``: a list of ``{budget, source ("prior" at budget 0 | "model"), weights {hp: w >= 0},
+    and ``statements``: a list of ``{budget, source ("prior" at budget 0 | "model" | "model_text": an image kind's
+    same history without images), weights {hp: w >= 0},
     top_interaction ([a, b] or None), best_region, repaired, fallback, ...}``, always under the real names.
     """
     try:

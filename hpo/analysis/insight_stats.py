@@ -42,7 +42,7 @@ TITLES = {
     "plotted pair is the true top pair; each role's gain over its own prior",
 }
 TRAJECTORY_COLUMNS = ["benchmark", "method", "seed", "trial", "config", "loss"]
-PAIRS_COLUMNS = ["budget", "method", "kind", "role", "n_runs", "echo_rate", "plotted_is_true_top_pair"]
+PAIRS_COLUMNS = ["budget", "method", "kind", "role", "n_runs", "n_runs_echo", "echo_rate", "plotted_is_true_top_pair"]
 PAIRS_COLUMNS += ["gain_over_prior", "gain_ci_low", "gain_ci_high", "n_benchmarks"]
 
 
@@ -77,6 +77,7 @@ def pairs_table(
                 "kind": kind,
                 "role": role,
                 "n_runs": len(model),
+                "n_runs_echo": int(model["echo"].notna().sum()),  # runs whose plotted pair is not the true top pair
                 "echo_rate": inference.echo_rates(means, method, budget).mean(),  # seeds first, then benchmarks
                 "plotted_is_true_top_pair": sum(hits) / len(hits) if hits else math.nan,
                 "gain_over_prior": gain.mean() if len(gain) else math.nan,

@@ -5,7 +5,8 @@ raw, with its chance level and chance-normalized (:func:`hpo.analysis.insight_sc
 primary (rank-transform) main effects and their tie groups; ``pair_hit`` scores the model's stated top interaction
 against the exact pair terms, ``region_*`` its best region against the top-gamma set
 (:func:`hpo.analysis.truth_region.region_hit`). ``echo`` says whether the two hyperparameters a source weights highest
-are the two the images plot as most influential (``plotted_pair``): the model may only have repeated the picture.
+are the two the images plot as most influential (``plotted_pair``): the model may only have repeated the picture;
+it is left empty where the plotted pair is also the true top pair (a model stating the truth would match it anyway).
 """
 
 from __future__ import annotations
@@ -139,7 +140,11 @@ def score_table(statements: pd.DataFrame, importance: dict[str, dict[str, Any]],
         row.update({k: v for k, v in scored.items() if k != "note"})
         row.update(stated_top=top(st["weights"]), true_top=top(truth["main"] if truth else None))
         row.update(stated_pair=stated_pair, plotted_pair=shown)
-        row["echo"] = (stated_pair == shown) if shown and st["source"] != "chance" else math.nan
+        # Echo is informative only where the plotted pair is not also the true top pair: there a model that states
+        # the truth would "echo" without looking (issue 22); those runs have no echo value.
+        true_pair = top_two(truth["main"]) if truth else ""
+        informative = shown and shown != true_pair and st["source"] != "chance"
+        row["echo"] = (stated_pair == shown) if informative else math.nan
         row.update(fallback=bool(st["fallback"]), repaired=bool(st["repaired"]), flag=flags.get(st["method"], ""))
         weights = st["weights"]
         row["weights"] = json.dumps({k: round(v, 6) for k, v in sorted(weights.items())}) if weights else ""

@@ -9,10 +9,9 @@ Why these choices (issue 22):
 * **Tests are paired two-sided Wilcoxon signed-rank tests** (``scipy.stats.wilcoxon``, exact at small n). With n
   non-zero differences its smallest p-value is 2 / 2^n, so below :data:`MIN_TESTABLE` benchmarks no result can reach
   alpha = 0.05: the row says so (:func:`untestable`) instead of reading as "no effect".
-* **One pre-registered primary per question, then a gate** (:func:`gatekeep`): primaries are tested at full alpha in
-  their declared order (fixed sequence: each counts only if every earlier one was significant); the secondary
-  family is Holm-adjusted and counts only when every primary was significant. Holm over hundreds of tests took the
-  primary's power from 0.79 to 0.09 at n = 34 and a 0.5 SD effect.
+* **One pre-registered primary per question, then a gate** (:func:`gatekeep`): each primary is tested at full
+  alpha; the secondary family is Holm-adjusted and counts only when every primary was significant. Holm over
+  hundreds of tests took the primary's power from 0.79 to 0.09 at n = 34 and a 0.5 SD effect.
 """
 
 from __future__ import annotations
@@ -80,32 +79,27 @@ def paired(a: pd.Series, b: pd.Series, test: bool = True) -> dict[str, Any]:
 
 
 def gatekeep(tests: pd.DataFrame, primary: pd.Series, alpha: float = stats.ALPHA) -> pd.DataFrame:
-    """Adjusted p-values and significance under the fixed-sequence gate.
+    """Adjusted p-values and significance: the primaries at full alpha, the rest behind their gate.
 
-    ``primary`` marks the primaries, in their declared order (the rows' order). Each primary's ``p_adjusted`` is its
-    own p (full alpha) and it is significant only if every earlier primary was; the other tested rows are
-    Holm-adjusted among themselves and significant only if every primary was (else their note says the gate is
-    closed). Adds ``tier``, ``p_adjusted`` and ``significant``.
+    ``primary`` marks the primaries, one per question (each question's error rate is alpha). Each primary's
+    ``p_adjusted`` is its own p. The other tested rows are Holm-adjusted among themselves and significant only if
+    every primary was (else their note says the gate is closed). Adds ``tier``, ``p_adjusted``, ``significant``.
     """
     out = tests.copy()
-    out["tier"] = np.where(primary, "primary", "secondary")
+    is_primary = primary.to_numpy(bool)
+    out["tier"] = np.where(is_primary, "primary", "secondary")
     out["p_adjusted"] = math.nan
     out["significant"] = False
-    is_primary = primary.to_numpy(bool)
-    open_gate = True
-    for i in np.flatnonzero(is_primary):
-        p = out.iloc[i]["p_value"]
-        out.iloc[i, out.columns.get_loc("p_adjusted")] = p
-        passed = open_gate and bool(pd.notna(p) and p < alpha)
-        out.iloc[i, out.columns.get_loc("significant")] = passed
-        open_gate = passed
+    out.loc[is_primary, "p_adjusted"] = out.loc[is_primary, "p_value"]
+    out.loc[is_primary, "significant"] = out.loc[is_primary, "p_value"] < alpha
+    open_gate = bool(out.loc[is_primary, "significant"].all())
     rest = ~is_primary
     if rest.any():
-        p_rest = out.loc[rest, "p_value"].to_numpy(float)
-        out.loc[rest, "p_adjusted"] = stats.holm(p_rest)
+        out.loc[rest, "p_adjusted"] = stats.holm(out.loc[rest, "p_value"].to_numpy(float))
         out.loc[rest, "significant"] = open_gate & (out.loc[rest, "p_adjusted"] < alpha)
-        if not open_gate and is_primary.any():
+        if not open_gate:
             tested = rest & out["p_value"].notna().to_numpy()
             closed = "gate closed (a primary contrast is not significant): exploratory only"
             out.loc[tested, "note"] = [f"{n}; {closed}" if n else closed for n in out.loc[tested, "note"]]
+    out["significant"] = out["significant"].astype(bool)
     return out

@@ -1,7 +1,8 @@
 """The report's insight section: one verdict sentence per question, from the insight tables alone.
 
-The questions, in order: is the model better than chance? better than the data analysis? does seeing images help
-beyond echoing them? Each answer gives its effect (difference of chance-normalized scores, 0 = chance, 1 = the
+The questions, in order: is the model better than chance? better than the data analysis? do images help
+understanding (the same model about the same history, with and without its images)? does seeing images help beyond
+echoing them? Each answer gives its effect (difference of chance-normalized scores, 0 = chance, 1 = the
 truth's ranking), its t interval over benchmarks, n (benchmarks, the unit of inference), the p-value (the primary at
 full alpha, the others Holm-adjusted behind the primary's gate) and the direction in words ("below chance"), or
 says plainly why the question cannot be answered in this study, including "untestable" where n is too small for
@@ -15,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from hpo.analysis.insight_inference import IMAGES_CONTRAST
 from hpo.analysis.stats import ALPHA
 
 __all__ = ["direction", "effect_phrase", "insight_content", "insight_verdicts"]
@@ -111,6 +113,7 @@ def insight_verdicts(tests: pd.DataFrame, alpha: float = ALPHA) -> list[str]:
         return [
             f"**Better than chance?** not answerable: {why}.",
             f"**Better than the data analysis?** not answerable: {why}.",
+            f"**Do images help understanding (same model, same history)?** {NO_IMAGES}.",
             f"**Does seeing images help beyond echoing them?** {NO_IMAGES}.",
         ]
     p = primary.iloc[0]
@@ -129,6 +132,17 @@ def insight_verdicts(tests: pd.DataFrame, alpha: float = ALPHA) -> list[str]:
             lines.append(f"**{question}** not answerable: no {contrast} contrast for {m} at budget {budget}.")
         else:
             lines.append(f"**{question}** {_answer(row, alpha)}: {m} {contrast}, {effect_phrase(row, alpha)}.")
+    images = tested[(tested["contrast"] == IMAGES_CONTRAST) & (tested["role"] == "image")]
+    images = images[_true(images["primary"])] if _true(images["primary"]).any() else images
+    question = "**Do images help understanding (same model, same history)?**"
+    if images.empty:
+        lines.append(f"{question} {NO_IMAGES}.")
+    else:
+        row = images.iloc[0]
+        lines.append(
+            f"{question} {_answer(row, alpha)}: {row['method']} asked about each history with its images and "
+            f"without them, normalized {row['metric']}, budget {int(row['budget'])}, {effect_phrase(row, alpha)}."
+        )
     did = _pick(tested, contrast="gain over prior: image vs text", budget=budget)
     if did is None:
         lines.append(f"**Does seeing images help beyond echoing them?** {NO_IMAGES}.")
