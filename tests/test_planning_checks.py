@@ -135,6 +135,12 @@ def test_a_budget_above_n_trials_fails_at_planning_and_the_default_is_clipped() 
     assert validate_study(study())["budgets"] == [4]  # the schema's default [10, 30] is for any study size
 
 
+def test_a_removed_key_says_why_in_one_line() -> None:
+    message = config_error(study(insight={"n_bootstrap": 2000}))
+    assert message.startswith("config error: insight.n_bootstrap: removed: insight intervals are Student t intervals")
+    assert message.endswith("delete the key")
+
+
 SECRET = "sk-test-0123456789abcdef"
 
 
