@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from hpo.llm.client import EndpointError
     from hpo.llm.ledger import SpendingCapReached
     from hpo.preflight import PreflightError
+    from hpo.redact import redact
 
     failures = (SpendingCapReached, EndpointError, PreflightError)
     if args.cmd in ("check-endpoint", "estimate"):
@@ -53,10 +54,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print("\n".join(check_endpoints(args.configfile, args.names, args.force)))
         except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {redact(str(exc))}", file=sys.stderr)  # no key in the line
             return 2
         except failures as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {redact(str(exc))}", file=sys.stderr)  # no key in the line
             return 1
         return 0
 
@@ -81,10 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         run_to_file(spec, args.out, table_path=args.table, cache_dir=args.cache)
     except (ValueError, DiskFullError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)  # no key in the line
         return 2
     except failures as exc:  # one line, not a traceback
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)  # no key in the line
         return 1
     return 0
 

@@ -102,9 +102,14 @@ def check_insight(record: Mapping[str, Any], path: str | Path) -> None:
 
 
 def check_importance(record: Mapping[str, Any], path: str | Path) -> None:
-    """An importance file belongs to the benchmark its path names, and main effects are non-negative shares."""
+    """An importance file belongs to the benchmark its path names, main effects are non-negative shares, and it has
+    the pairwise ties and total-order truth that scoring reads (a file from before them, with transitive tie groups
+    and no totals on tables, is refused: issue 22)."""
     check(record, expected_from_path(path), path)
     for transform, result in (record.get("transforms") or {}).items():
+        for key in ("unresolved_pairs", "total_unresolved_pairs"):
+            if isinstance(result, Mapping) and key not in result:
+                _fail(path, f"transforms.{transform}.{key}", "is missing (written by an older version)")
         main = result.get("main") if isinstance(result, Mapping) else None
         for name, share in (main or {}).items():
             # NaN (null on disk) is a constant function's share: no variance to attribute, not an error.

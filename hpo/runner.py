@@ -8,6 +8,7 @@ time (ask + tell) from the job's wall time, so harness overhead can be measured.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,33 @@ from hpo.space import config_json, initial_design, stable_seed
 log = logging.getLogger(__name__)
 # Runs this long print no more than ~50 progress lines; shorter ones one line every PROGRESS_SECONDS at most.
 PROGRESS_LINES, PROGRESS_SECONDS = 50, 30.0
+
+
+class NonFiniteLoss(ValueError):
+    """A benchmark returned NaN or ±inf as a loss; raised by the harness before any optimizer sees the value.
+
+    No optimizer can learn from it, and each failed in its own words, far from the cause: Optuna's TPE with "values
+    should not contain NaN", SMAC's random forest and GP with scikit-learn's "Input y contains NaN", and random
+    search wrote NaN regrets. The harness names the benchmark, the trial, the configuration and the value in one
+    line instead, so the fix (the benchmark should return a finite, bad loss for a failed configuration) is clear.
+    A ``ValueError``: the CLI prints it as ``error: ...`` and the job log ends with it.
+    """
+
+    @classmethod
+    def check(cls, benchmark: str, trial: int, config: Any, loss: Any, what: str = "loss") -> None:
+        """Raise unless ``loss`` is a finite number (``what`` says which loss: observed or noise-free)."""
+        try:
+            value = float(loss)
+        except (TypeError, ValueError):  # None, a string: not a number at all
+            value, shown = math.nan, repr(loss)
+        else:
+            shown = repr(value)  # 'nan', 'inf', '-inf', never 'np.float64(nan)'
+        if not math.isfinite(value):
+            raise cls(
+                f"benchmark {benchmark!r} returned a non-finite {what} {shown} at trial {trial} for configuration "
+                f"{config_json(config)}; an optimizer cannot learn from it: make the benchmark return a finite loss "
+                "for this configuration (e.g. the worst value of its metric)"
+            )
 
 
 @dataclass
@@ -166,11 +194,13 @@ def run(
                     raise ValueError(f"{spec.kind}: proposal extras {sorted(unknown)} are not trajectory columns")
             ask_time = time.perf_counter() - t_ask
             ev = bench.evaluate(config, rng)
+            NonFiniteLoss.check(spec.benchmark, trial, config, ev.loss)  # before the optimizer is told
             t_tell = time.perf_counter()
             opt.tell(config, ev.loss, ev.cost)
             opt_time = ask_time + time.perf_counter() - t_tell
             cj = config_json(config)
             true = bench.true_loss(config)
+            NonFiniteLoss.check(spec.benchmark, trial, config, true, "noise-free loss")  # regret rests on it
             if ev.loss < best_loss:
                 best_loss, inc_json, inc_true = ev.loss, cj, true
             cum_cost += 0.0 if np.isnan(ev.cost) else ev.cost

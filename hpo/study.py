@@ -29,6 +29,7 @@ from hpo.study_checks import (
     StudyConfigError,
     check_names,
     check_output_dirs,
+    check_removed_keys,
     check_separate_roots,
 )
 from hpo.study_endpoints import check_endpoint_urls, resolve_endpoints, spend_caps
@@ -184,6 +185,7 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
     schema = load_schema()
     config = coerce_cli_lists(schema, config)
     check_names(config)
+    check_removed_keys(config)
     check_endpoint_urls(config.get("endpoints"))
     err = _first_error(schema, config)
     if err:

@@ -7,6 +7,7 @@ rule report_md:
         friedman=f"{RESULTS}/stats/friedman.csv",
         wilcoxon=f"{RESULTS}/stats/wilcoxon.csv",
         llm=f"{RESULTS}/stats/llm.csv",
+        arm_contrasts=f"{RESULTS}/stats/arm_contrasts.csv",
         insight_summary=f"{RESULTS}/stats/insight_summary.csv",
         insight_tests=f"{RESULTS}/stats/insight_tests.csv",
         insight_pairs=f"{RESULTS}/stats/insight_pairs.csv",

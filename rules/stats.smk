@@ -1,7 +1,7 @@
 """Statistics and their figures: which optimizer wins, at which budget, and is it significant (hpo.analysis.stats)."""
 
 # Tables shown in the HTML report (all of them are in results/stats/ as CSV, Markdown and HTML).
-REPORT_TABLES = ["ranks", "friedman", "wilcoxon", "llm"]
+REPORT_TABLES = ["ranks", "friedman", "wilcoxon", "arm_contrasts", "llm"]
 
 
 wildcard_constraints:
@@ -39,6 +39,7 @@ rule stats:
         methods=list(METHODS),
         alpha=ALPHA,
         roles=ROLES,
+        groups=STUDY["groups"],  # arm groups (hpo/study_groups.py): arm_contrasts
     script:
         "../workflow_scripts/stats.py"
 

@@ -32,7 +32,9 @@ class FakeOpenAI:
     * ``("sleep", s)``: wait ``s`` seconds, then answer ``{}``;
     * ``("raw", status, content_type, body)``: exactly these bytes (HTML pages, truncated JSON, ...);
     * ``("envelope", dict)``: HTTP 200 with this JSON body (missing ``choices``, ``content: null``, ...);
-    * ``("drip", interval)``: headers at once, then a valid completion one byte every ``interval`` seconds.
+    * ``("drip", interval)``: headers at once, then a valid completion one byte every ``interval`` seconds;
+    * ``("echo", status, make_body)``: ``status`` with the JSON body ``make_body(headers)`` of this request's own
+      headers (lower-case names): an endpoint that echoes the ``Authorization`` header it received.
 
     ``port`` binds a given port (a second server at the same URL as an earlier one); ``max_in_flight`` is the most
     requests that were being answered at the same moment. A request without ``model`` and ``messages`` gets 400.
@@ -80,6 +82,9 @@ class FakeOpenAI:
                     return self._send(status, content_type, raw.encode() if isinstance(raw, str) else raw)
                 if isinstance(out, tuple) and out[0] == "envelope":
                     return self._send(200, "application/json", json.dumps(out[1]).encode())
+                if isinstance(out, tuple) and out[0] == "echo":
+                    headers = {k.lower(): v for k, v in self.headers.items()}
+                    return self._send(out[1], "application/json", out[2](headers).encode())
                 if isinstance(out, tuple) and out[0] == "drip":
                     return self._drip(json.dumps(envelope("{}", body["model"])).encode(), out[1])
                 status, text = out if isinstance(out, tuple) else (200, out)

@@ -138,6 +138,57 @@ def test_importance_json_of_a_table_round_trips(table_dir, tmp_path):
     assert local["share"].sum() == pytest.approx(1.0) and local["rank"].isna().all()
     with pytest.raises(ValueError, match="needs its converted table"):
         imp.importance_json("mlp-car")
+    # the pairwise ties and the exact totals are stored and read back
+    rank = back["transforms"]["rank"]
+    assert isinstance(rank["unresolved_pairs"], list) and isinstance(rank["total_unresolved_pairs"], list)
+    assert len(rank["main_diff_ci"]) == len(rank["total_diff_ci"]) == len(rank["pairs"])
+
+
+def test_a_record_from_before_pairwise_ties_is_refused_with_one_line(table_dir, tmp_path):
+    from hpo.identity import IdentityError
+
+    record = imp.importance_json("mlp-car", table=table_dir / "mlp-car.npz", n_bootstrap=5)
+    for res in record["transforms"].values():  # the old layout: transitive tie groups, no pairwise ties
+        res["tie_groups"] = []
+        del res["unresolved_pairs"], res["total_unresolved_pairs"]
+    path = tmp_path / "importance" / "mlp-car.json"
+    path.parent.mkdir()
+    imp.write_importance(record, path)
+    with pytest.raises(IdentityError) as err:
+        imp.load_importance(path)
+    message = str(err.value)
+    assert "\n" not in message and "transforms.rank.unresolved_pairs is missing" in message and "rerun" in message
+
+
+def _record(main: dict[str, float], unresolved: list[list[str]]) -> dict[str, Any]:
+    rank = {"main": main, "total": main, "pairs": {}, "unresolved_pairs": unresolved, "total_unresolved_pairs": []}
+    return {"benchmark": "b", "method": "sobol_sample", "primary_transform": "rank", "transforms": {"rank": rank}}
+
+
+def test_a_benchmark_whose_truth_resolves_one_pair_stays_in_the_tests_and_drops_are_named():
+    """The rf-breast_cancer shape (issue 22): the marginal intervals of all four overlap, but the pairwise
+    differences put max_depth above the other three. It keeps finite rank scores; a benchmark that resolves no pair
+    is named in the notes with the reason."""
+    from hpo.analysis.insight_table import dropped_notes, score_table
+
+    names = ["max_depth", "max_features", "min_samples_leaf", "min_samples_split"]
+    main = dict(zip(names, [0.30, 0.12, 0.10, 0.08]))
+    rest = [list(p) for p in itertools.combinations(names[1:], 2)]
+    records = {"rf": _record(main, rest), "flat": _record(main, [list(p) for p in itertools.combinations(names, 2)])}
+    for key, rec in records.items():
+        rec["benchmark"] = key
+    st = {"seed": 0, "budget": 10, "method": "llm", "kind": "llm", "role": "text", "source": "model", "n_used": 10}
+    st.update(fallback=False, repaired=False, best_region=None, top_interaction=None, plotted_pair=None)
+    stated = dict(zip(names, [0.4, 0.3, 0.2, 0.1]))
+    rows = [{**st, "benchmark": b, "weights": stated} for b in records]
+    scores = score_table(pd.DataFrame(rows), records, {}).set_index("benchmark")
+    assert scores.loc["rf", "kendall_tau"] == 1.0 and scores.loc["rf", "kendall_tau_norm"] == 1.0
+    assert scores.loc["rf", "top1_hit"] == 1.0 and scores.loc["rf", "top1_hit_chance"] == 0.25
+    assert math.isnan(scores.loc["flat", "kendall_tau"]) and math.isfinite(scores.loc["flat", "js_distance_norm"])
+    assert scores.loc["rf", "kendall_tau_total_norm"] == 1.0  # the secondary truth (here totals = main, all resolved)
+    notes = dropped_notes(records)
+    assert notes[0].endswith("flat 0/6, rf 3/6")
+    assert [n.split(" ")[0] for n in notes[1:]] == ["flat"] and "resolves none of its 6 pairs" in notes[1]
 
 
 def test_table_grid_mismatch_is_one_line(table_dir, tmp_path):

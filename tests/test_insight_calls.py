@@ -29,7 +29,14 @@ from PIL import Image
 import hpo.benchmarks as B
 from hpo.ask_importance import insight_to_file
 from hpo.llm.images import IMAGE_NAMES
-from hpo.llm.insight_prompt import close_cut_off, insight_schema, parse_insight, request_text, uniform
+from hpo.llm.insight_prompt import (
+    WEIGHTS_LINE,
+    close_cut_off,
+    insight_schema,
+    parse_insight,
+    request_text,
+    uniform,
+)
 from hpo.llm.space_text import allowed_values
 from hpo.provenance import build_spec
 from hpo.runner import RunSpec, run_to_file
@@ -369,6 +376,20 @@ def test_multimodal_insight_sends_the_runs_images(tmp_path: Path, kind: str) -> 
         )
     # asking wrote no image: the run's folder is exactly what the run kept
     assert {p.name: p.read_bytes() for p in (tmp_path / "run" / "0_images").iterdir()} == kept
+
+
+def test_the_weights_question_asks_for_the_primary_estimand_main_effects() -> None:
+    """The weights are scored first against main effects (``kendall_tau`` etc.) and only secondarily against
+    total-order shares (``*_total_norm``), so the question must ask for the main effect, not "how much the loss
+    depends on" a hyperparameter (closer to the total; issue 22)."""
+    from hpo.analysis.insight_table import TOTAL_SUFFIX, score_columns
+
+    space = CS.ConfigurationSpace()
+    space.add(CS.UniformFloatHyperparameter("x", 0.0, 1.0), CS.UniformFloatHyperparameter("y", 0.0, 1.0))
+    text = request_text(space)
+    assert WEIGHTS_LINE in text and "explains on its own" in text and "averaged over the other" in text
+    assert "depends on each" not in text
+    assert "kendall_tau_norm" in score_columns() and f"kendall_tau{TOTAL_SUFFIX}" in score_columns()
 
 
 def test_one_hyperparameter_ranges_and_a_schema_that_validates_its_replies() -> None:

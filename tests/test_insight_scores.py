@@ -18,20 +18,20 @@ def _stated(values) -> dict[str, float]:
     return dict(zip("abcdefg", values))
 
 
-def _mean_over_permutations(values, truth, tie_groups=None) -> dict[str, float]:
+def _mean_over_permutations(values, truth, unresolved=None) -> dict[str, float]:
     """Every metric averaged over all assignments of ``values`` to the names: a uniformly random statement."""
-    rows = [score(_stated(p), truth, tie_groups=tie_groups) for p in itertools.permutations(values)]
+    rows = [score(_stated(p), truth, unresolved=unresolved) for p in itertools.permutations(values)]
     return {m: float(np.mean([r[m] for r in rows])) for m in RANK_METRICS}
 
 
-def _mean_over_tie_breaks(values, truth, tie_groups=None) -> dict[str, float]:
+def _mean_over_tie_breaks(values, truth, unresolved=None) -> dict[str, float]:
     """Every rank metric averaged over all strict orders consistent with a tied statement (brute force)."""
     k = len(values)
     rows = []
     for order in itertools.permutations(range(k)):  # order[0] is placed first (largest)
         pos = np.argsort(order)
         if all(values[i] >= values[j] for i in range(k) for j in range(k) if pos[i] < pos[j]):
-            rows.append(score(_stated([k - p for p in pos]), truth, tie_groups=tie_groups))
+            rows.append(score(_stated([k - p for p in pos]), truth, unresolved=unresolved))
     assert len(rows) == math.prod(math.factorial(values.count(v)) for v in set(values))
     return {m: float(np.mean([r[m] for r in rows])) for m in RANK_METRICS}
 
@@ -96,17 +96,22 @@ def test_ndcg_chance_level_by_hand_and_by_enumeration():
 
 
 @pytest.mark.parametrize(
-    ("truth", "tie_groups", "values"),
+    ("truth", "unresolved", "values"),
     [
         (TRUTH, None, (4, 3, 2, 1)),
         (TRUTH, None, (0.5, 0.5, 0.0, 0.0)),
         ({"a": 0.4, "b": 0.4, "c": 0.1, "d": 0.05, "e": 0.05}, None, (5, 4, 3, 2, 1)),
         ({"a": 0.35, "b": 0.3, "c": 0.2, "d": 0.1, "e": 0.05}, [["a", "b"], ["d", "e"]], (0.6, 0.2, 0.2, 0.0, 0.0)),
+        # not transitive: a ~ b and b ~ c unresolved, a > c resolved (a chain), and d ~ e
+        ({"a": 0.35, "b": 0.3, "c": 0.2, "d": 0.1, "e": 0.05}, [["a", "b"], ["b", "c"], ["d", "e"]], (5, 4, 3, 2, 1)),
+        ({"a": 0.35, "b": 0.3, "c": 0.2, "d": 0.1, "e": 0.05}, [["a", "b"], ["b", "c"]], (0.6, 0.2, 0.2, 0.0, 0.0)),
+        # only the top is resolved (the rf-breast_cancer shape): a above all, the rest mutually unresolved
+        ({"a": 0.5, "b": 0.2, "c": 0.15, "d": 0.1}, [["b", "c"], ["b", "d"], ["c", "d"]], (4, 3, 2, 1)),
     ],
 )
-def test_mean_over_all_permutations_is_the_chance_level(truth, tie_groups, values):
-    got = score(_stated(values), truth, tie_groups=tie_groups)
-    brute = _mean_over_permutations(values, truth, tie_groups)
+def test_mean_over_all_permutations_is_the_chance_level(truth, unresolved, values):
+    got = score(_stated(values), truth, unresolved=unresolved)
+    brute = _mean_over_permutations(values, truth, unresolved)
     for m in RANK_METRICS:
         assert brute[m] == pytest.approx(got[f"{m}_chance"], abs=1e-12), m
 
@@ -121,22 +126,55 @@ def test_top1_hit_is_tie_aware():
     assert got["top1_hit_norm"] == pytest.approx((0.5 - 0.25) / 0.75)
 
 
-def test_tie_groups_leave_unknown_orders_out():
+def test_unresolved_pairs_leave_unknown_orders_out():
     swapped = _stated((0.5, 0.3, 0.05, 0.15))  # c and d swapped
     assert score(swapped, TRUTH)["kendall_tau"] == pytest.approx(4 / 6)
     # c and d not distinguishable in the truth: 5 known pairs, all right; NDCG gains of c and d averaged
-    tied = score(swapped, TRUTH, tie_groups=[["c", "d"]])
+    tied = score(swapped, TRUTH, unresolved=[["c", "d"]])
     assert tied["kendall_tau"] == 1.0 and tied["weighted_tau"] == 1.0 and tied["ndcg"] == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="tie group"):
-        score(swapped, TRUTH, tie_groups=[["c", "zz"]])
+    with pytest.raises(ValueError, match="unresolved pair"):
+        score(swapped, TRUTH, unresolved=[["c", "zz"]])
+
+
+def test_unresolved_pairs_are_not_chained():
+    # truth a > b > c > d; the bootstrap leaves a ~ b and b ~ c open but resolves a > c (and everything with d).
+    unresolved = [["a", "b"], ["b", "c"]]
+    # stating c above a is an error on a resolved pair: tau counts 4 pairs (a-c, a-d, b-d, c-d), one of them wrong
+    got = score(_stated((0.2, 0.25, 0.3, 0.05)), TRUTH, unresolved=unresolved)
+    assert got["kendall_tau"] == pytest.approx((3 - 1) / 4)
+    # transitive tie groups would have joined a, b, c into one class and scored that statement perfect
+    assert score(_stated((0.2, 0.25, 0.3, 0.05)), TRUTH, unresolved=unresolved + [["a", "c"]])["kendall_tau"] == 1.0
+    # weighted tau: expected ranks a 0.5, b 1.0, c 1.5, d 3 (half of each unresolved partner)
+    h = {"a": 1 / 1.5, "b": 1 / 2.0, "c": 1 / 2.5, "d": 1 / 4.0}
+    w = {p: h[p[0]] + h[p[1]] for p in ("ac", "ad", "bd", "cd")}
+    assert got["weighted_tau"] == pytest.approx((sum(w.values()) - 2 * w["ac"]) / sum(w.values()))
+    # the true top set is {a, b} (nothing resolved above either): a leader c misses, chance 2/4
+    assert (got["top1_hit"], got["top1_hit_chance"]) == (0.0, 0.5)
+    assert score(_stated((0.2, 0.3, 0.25, 0.05)), TRUTH, unresolved=unresolved)["top1_hit"] == 1.0
+    # NDCG averages gains over the chain's component {a, b, c}: any order of a, b, c scores 1
+    assert got["ndcg"] == pytest.approx(1.0)
+
+
+def test_a_truth_that_resolves_one_pair_keeps_its_rank_scores():
+    # issue 22: only a > b is resolved; every other pair is open. The benchmark must stay in the tests.
+    others = [list(p) for p in itertools.combinations("abcd", 2) if p != ("a", "b")]
+    got = score(_stated((0.4, 0.3, 0.2, 0.1)), TRUTH, unresolved=others)
+    assert got["kendall_tau"] == 1.0 and got["kendall_tau_chance"] == 0.0 and got["kendall_tau_norm"] == 1.0
+    assert score(_stated((0.3, 0.4, 0.2, 0.1)), TRUTH, unresolved=others)["kendall_tau_norm"] == -1.0
+    # resolving nothing: every rank score is NaN with a note; js_distance does not depend on the order
+    none = score(_stated((0.4, 0.3, 0.2, 0.1)), TRUTH, unresolved=[*others, ["a", "b"]])
+    assert all(math.isnan(none[m]) for m in ("kendall_tau", "weighted_tau", "top1_hit"))
+    assert math.isnan(none["ndcg_norm"]) and "resolves no pair" in none["note"]
+    assert math.isfinite(none["js_distance_norm"])
 
 
 def test_truth_scores_one_and_uniform_scores_zero():
-    for truth, groups in [(TRUTH, None), ({"a": 0.35, "b": 0.3, "c": 0.2, "d": 0.15}, [["c", "d"]])]:
-        own = score(truth, truth, tie_groups=groups)
+    truth2 = {"a": 0.35, "b": 0.3, "c": 0.2, "d": 0.15}
+    for truth, groups in [(TRUTH, None), (truth2, [["c", "d"]]), (truth2, [["a", "b"], ["b", "c"]])]:
+        own = score(truth, truth, unresolved=groups)
         for m in METRICS:
             assert own[f"{m}_norm"] == pytest.approx(1.0), m
-        uniform = score(dict.fromkeys(truth, 0.25), truth, tie_groups=groups)
+        uniform = score(dict.fromkeys(truth, 0.25), truth, unresolved=groups)
         assert uniform["kendall_tau"] == 0.0 and uniform["weighted_tau"] == 0.0  # exactly
         for m in RANK_METRICS:
             assert uniform[f"{m}_norm"] == pytest.approx(0.0, abs=1e-12), m
@@ -181,7 +219,7 @@ def test_scores_that_do_not_apply_are_nan_with_a_note():
     assert all(math.isnan(missing[f"{m}_norm"]) for m in METRICS) and "no ground truth" in missing["note"]
     flat = score({"a": 0.7, "b": 0.3}, {"a": 0.4, "b": 0.4})
     assert math.isnan(flat["kendall_tau"]) and math.isnan(flat["top1_hit"]) and math.isnan(flat["ndcg_norm"])
-    assert "all true shares tied" in flat["note"]
+    assert "resolves no pair" in flat["note"]
     assert flat["js_distance"] > 0  # calibration still applies
     with pytest.raises(ValueError, match="differ from the true ones"):
         score({"a": 1.0}, {"a": 0.5, "b": 0.5})

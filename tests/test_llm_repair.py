@@ -55,3 +55,70 @@ def test_parse_reply_accepts_fences_and_top_level() -> None:
     assert p.error == "reply is not a JSON object"
     with pytest.raises(ValueError):
         extract_json("no json here")
+
+
+def _grid_space() -> CS.ConfigurationSpace:
+    """A log grid (given unsorted, as nothing obliges a grid to be sorted), a linear grid and two ranges."""
+    space = CS.ConfigurationSpace()
+    space.add(
+        [
+            CS.OrdinalHyperparameter("width", [16, 25, 40, 64, 101, 161, 256, 406, 645, 1024]),
+            CS.CategoricalHyperparameter("units", [64, 8, 512, 1]),  # numeric choices, out of order
+            CS.OrdinalHyperparameter("depth", [1, 2, 3]),
+            CS.UniformFloatHyperparameter("lr", 1e-4, 1e-1, log=True),
+            CS.UniformIntegerHyperparameter("n", 1, 9),
+        ]
+    )
+    return space
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("width", float("inf"), 1024),  # was 16: abs(v - inf) ties for every level and the first level won
+        ("width", 1e308, 1024),  # was 16 too: abs(v - 1e308) rounds to 1e308 for every level
+        ("width", "Infinity", 1024),
+        ("width", 5000, 1024),
+        ("width", float("-inf"), 16),
+        ("width", -3, 16),  # no logarithm: below every level of a log grid
+        ("width", 0, 16),
+        ("width", 1e-300, 16),
+        ("units", float("inf"), 512),  # the largest, not the last-listed or first-listed choice
+        ("units", float("-inf"), 1),
+        ("depth", float("inf"), 3),
+        ("depth", -1e308, 1),
+        ("lr", float("inf"), 0.1),
+        ("lr", 1e308, 0.1),
+        ("lr", float("-inf"), 1e-4),
+        ("lr", 0.0, 1e-4),
+        ("n", float("inf"), 9),
+        ("n", float("-inf"), 1),
+    ],
+)
+def test_infinite_and_huge_values_go_to_the_nearer_end(name: str, value: object, expected: object) -> None:
+    space = _grid_space()
+    base = {"width": 64, "units": 8, "depth": 2, "lr": 0.01, "n": 3}
+    p = repair_config(space, {**base, name: value})
+    assert p.error is None and p.values[name] == expected and p.repaired, (p.values, p.error)
+    assert {k: v for k, v in p.values.items() if k != name} == {k: v for k, v in base.items() if k != name}
+    CS.Configuration(space, values=p.values).check_valid_configuration()
+
+
+def test_json_infinity_from_a_model_reply_snaps_to_the_top_of_the_grid(table_dir: Path) -> None:
+    """The reported case on the real mlp-car space: a model writes the JSON token ``Infinity`` for ``width``."""
+    space = B.make("mlp-car").space
+    reply = '{"config": {"alpha": -Infinity, "batch_size": 4, "depth": Infinity, "learning_rate_init": 1e308, '
+    [p] = parse_reply(space, reply + '"width": Infinity}}')
+    assert p.error is None, p.error
+    assert p.values["width"] == max(space["width"].sequence) == 1024
+    assert p.values["depth"] == 3 and p.values["alpha"] == min(space["alpha"].sequence)
+    assert p.values["learning_rate_init"] == max(space["learning_rate_init"].sequence)
+    assert "width: snapped inf to 1024" in p.notes
+
+
+def test_nan_is_not_a_direction_and_is_asked_again() -> None:
+    space = _grid_space()
+    base = {"width": 64, "units": 8, "depth": 2, "lr": 0.01, "n": 3}
+    for name in base:
+        p = repair_config(space, {**base, name: float("nan")})
+        assert p.values is None and f"{name}: nan is not a number" in p.error

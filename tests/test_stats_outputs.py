@@ -79,8 +79,14 @@ def study(tmp_path: Path) -> dict:
     status = status_for(df, methods, 3, skipped={"mm_llm": "no endpoint serves model x"})
     status.to_csv(tmp_path / "run_status.csv", index=False)
     df.to_parquet(tmp_path / "trajectories.parquet")
+    groups = {"g": {"arms": ["mid", "mm_llm"], "reference": "good", "primary": None}}  # arm_contrasts has rows
     tables = write_stats(
-        tmp_path / "trajectories.parquet", tmp_path / "run_status.csv", tmp_path / "stats", [3, 6], methods
+        tmp_path / "trajectories.parquet",
+        tmp_path / "run_status.csv",
+        tmp_path / "stats",
+        [3, 6],
+        methods,
+        groups=groups,
     )
     return {"dir": tmp_path, "tables": tables, "methods": methods}
 

@@ -103,12 +103,47 @@ def test_resampled_mean_draws_only_a_configurations_own_seeds():
     assert draws[:, 0].mean() == pytest.approx(2.0, abs=0.1)
 
 
-def test_tie_groups_join_overlapping_intervals_transitively():
-    ci = {"a": [0.0, 0.1], "b": [0.09, 0.2], "c": [0.19, 0.3], "d": [0.5, 0.6], "e": [0.55, 0.7], "f": [0.8, 0.9]}
-    main = {"a": 0.05, "b": 0.15, "c": 0.25, "d": 0.55, "e": 0.6, "f": 0.85}
-    assert imp.tie_groups(ci, main) == [["d", "e"], ["a", "b", "c"]]
-    assert imp.tie_groups({"a": [0.0, 0.1], "b": [0.2, 0.3]}) == []
-    assert imp.tie_groups({"a": [math.nan, math.nan], "b": [0.0, 1.0]}) == []
+def test_pairwise_differences_resolve_what_overlapping_intervals_tie():
+    # a constructed bootstrap: shares a, b, c with a - b always about +0.1 (correlated resamples) but all three
+    # marginal intervals overlapping, and b vs c pure noise. Tie groups joined all three; pairs resolve a>b, a>c.
+    rng = np.random.default_rng(0)
+    common = rng.normal(0.0, 0.2, size=400)  # a shift every share of a resample shares (e.g. the total variance)
+    samples = np.column_stack(
+        [0.5 + common + 0.1 + rng.normal(0, 0.01, 400), 0.5 + common + rng.normal(0, 0.01, 400), 0.5 + common]
+    )
+    samples[:, 2] += rng.normal(0, 0.01, 400)
+    point = {"a": 0.6, "b": 0.5, "c": 0.5 + 1e-4}
+    ci = dict(zip("abc", imp.percentile_ci(samples)))
+    assert all(ci[x][0] < ci[y][1] and ci[y][0] < ci[x][1] for x, y in [("a", "b"), ("a", "c"), ("b", "c")])
+    keys, diffs = imp.pair_differences(["a", "b", "c"], samples)
+    assert keys == ["a|b", "a|c", "b|c"] and diffs.shape == (400, 3)
+    assert diffs[:, 0] == pytest.approx(samples[:, 0] - samples[:, 1])
+    diff_ci = dict(zip(keys, imp.percentile_ci(diffs)))
+    assert imp.unresolved_pairs(point, diff_ci) == [["b", "c"]]
+    # the key's order is by name, whatever the column order: (c, a) gives the "a|c" difference a - c
+    keys2, diffs2 = imp.pair_differences(["c", "a"], samples[:, [2, 0]])
+    assert keys2 == ["a|c"] and diffs2[:, 0] == pytest.approx(samples[:, 0] - samples[:, 2])
+    # an interval on the other side of the point difference resolves nothing; equal shares never resolve; without
+    # intervals (one training seed) the point order is the truth's
+    assert imp.unresolved_pairs({"a": 0.6, "b": 0.5}, {"a|b": [-0.2, -0.1]}) == [["a", "b"]]
+    assert imp.unresolved_pairs({"a": 0.5, "b": 0.5}, {}) == [["a", "b"]]
+    assert imp.unresolved_pairs({"a": 0.6, "b": 0.5}, {}) == []
+    assert imp.unresolved_pairs({"a": math.nan, "b": 0.5}, {"a|b": [math.nan, math.nan]}) == [["a", "b"]]
+
+
+def test_total_order_shares_are_the_sums_of_the_terms_containing_each_hyperparameter():
+    rng = np.random.default_rng(5)
+    f = rng.normal(size=(3, 4, 2))
+    res = te.functional_anova(f, ["a", "b", "c"])
+    three_way = 1.0 - res["sum_main"] - res["sum_pairs"]  # the terms are orthogonal and partition the variance
+    for h, others in [("a", ["a|b", "a|c"]), ("b", ["a|b", "b|c"]), ("c", ["a|c", "b|c"])]:
+        assert res["total"][h] == pytest.approx(res["main"][h] + sum(res["pairs"][k] for k in others) + three_way)
+    # additive: total = main; pure interaction: totals 1 with zero main effects
+    a, b = np.array([0.0, 1.0, 5.0]), np.array([2.0, -2.0])
+    additive = te.functional_anova(a[:, None] + b[None, :], ["a", "b"])
+    assert additive["total"] == pytest.approx(additive["main"])
+    s, t = np.array([-1.0, 0.0, 1.0]), np.array([2.0, -1.0, -1.0])
+    assert te.functional_anova(s[:, None] * t[None, :], ["x", "y"])["total"] == pytest.approx({"x": 1.0, "y": 1.0})
 
 
 @pytest.mark.parametrize("benchmark_id", ["mlp-car", "nb201-cifar10"])
@@ -124,7 +159,14 @@ def test_exact_record_has_intervals_ties_local_and_region(benchmark_id, table_di
         assert set(res["main_ci"]) == set(names) and set(res["pairs_ci"]) == set(res["pairs"])
         # the intervals are centred on the estimate (seed resampling shrinks every share: shifted back)
         assert all(lo <= res["main"][h] <= hi for h, (lo, hi) in res["main_ci"].items())
-        assert res["tie_groups"] == imp.tie_groups(res["main_ci"], res["main"])
+        assert res["unresolved_pairs"] == imp.unresolved_pairs(res["main"], res["main_diff_ci"])
+        assert set(res["main_diff_ci"]) == set(res["total_diff_ci"]) == set(res["pairs"])
+        assert set(res["total_ci"]) == set(names) and res["total"].keys() == res["main"].keys()
+        assert all(res["total"][h] >= res["main"][h] - 1e-12 for h in names)  # a total contains the main effect
+        # differences are centred on the point difference like the shares (seed resampling shrinks both)
+        for key, (lo, hi) in res["main_diff_ci"].items():
+            x, y = key.split("|")
+            assert lo <= res["main"][x] - res["main"][y] <= hi
         assert sum(res["local"].values()) == pytest.approx(1.0)
     # the top set is rank-invariant: one local importance for both transforms
     assert rec["transforms"]["rank"]["local"] == rec["transforms"]["raw"]["local"]

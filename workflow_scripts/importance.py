@@ -25,5 +25,5 @@ with job_log(sm.log[0]):
         print(
             f"{benchmark}: {record['method']} on {record['n_points']} points in {record['seconds']:.2f} s; "
             f"top pair {rank['top_pair']}; main effects sum to {rank['sum_main']:.3g}; "
-            f"tie groups {rank['tie_groups'] or 'none'}\n{record['estimator']}"
+            f"unresolved pairs {rank['unresolved_pairs'] or 'none'}\n{record['estimator']}"
         )

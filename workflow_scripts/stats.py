@@ -15,4 +15,5 @@ with job_log(sm.log[0]):
         methods=sm.params.methods,
         alpha=sm.params.alpha,
         roles=sm.params.roles,
+        groups=sm.params.groups,
     )

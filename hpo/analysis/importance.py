@@ -15,16 +15,20 @@ Every estimator is computed on two loss transforms: ``rank`` (the loss replaced 
 invariant to monotone transforms of the loss, which is all an optimizer's ranking of configurations ever sees; the
 primary one) and ``raw`` (the loss itself; on FCNet a few diverged networks dominate its variance).
 
-Per transform the record holds ``main`` ({hp: share of the total variance}), ``pairs`` ({"a|b": share}, may be {}),
-``main_ci`` / ``pairs_ci`` ({key: [lo, hi]}, :data:`CI_LEVEL` percentile intervals), ``tie_groups`` (hyperparameters
-whose main-effect intervals overlap, joined transitively; singletons omitted), ``local`` (top-gamma importance, where
-computable), ``top_pair`` (the two largest main effects: what the multimodal images' "two most influential
-hyperparameters" estimate) and ``top_interaction`` (the largest pairwise term). ``estimator`` says in one line what
-was computed; ``gamma`` is the top quantile of ``local`` and of the region.
+Per transform the record holds ``main`` ({hp: share of the total variance}), ``total`` ({hp: total-order share:
+everything hp takes part in, interactions included}), ``pairs`` ({"a|b": share}, may be {}), ``main_ci`` /
+``total_ci`` / ``pairs_ci`` ({key: [lo, hi]}, :data:`CI_LEVEL` percentile intervals), ``main_diff_ci`` /
+``total_diff_ci`` ({"a|b": interval of share_a - share_b}, from the same resamples) and ``unresolved_pairs`` /
+``total_unresolved_pairs`` (the pairs whose difference interval contains 0: the truth's partial order, no
+transitive chaining), ``local`` (top-gamma importance, where computable), ``top_pair`` (the two largest main
+effects: what the multimodal images' "two most influential hyperparameters" estimate) and ``top_interaction`` (the
+largest pairwise term). ``estimator`` says in one line what was computed; ``gamma`` is the top quantile of
+``local`` and of the region.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -83,39 +87,56 @@ def percentile_ci(samples: np.ndarray, level: float = CI_LEVEL) -> list[list[flo
 
 def components(linked: np.ndarray) -> np.ndarray:
     """A label per item: items joined by ``linked`` (a symmetric boolean matrix), directly or through others, share
-    one (connected components, :func:`scipy.sparse.csgraph.connected_components`). Ties in a truth are transitive
-    this way, both between overlapping intervals here and in the scores (:mod:`hpo.analysis.insight_scores`)."""
+    one (connected components, :func:`scipy.sparse.csgraph.connected_components`). Used only where a score cannot
+    be written as a sum over pairs (NDCG's gains, :mod:`hpo.analysis.insight_scores`)."""
     from scipy.sparse.csgraph import connected_components
 
     return connected_components(np.asarray(linked, dtype=bool), directed=False)[1]
 
 
-def tie_groups(ci: dict[str, Sequence[float]], main: dict[str, float] | None = None) -> list[list[str]]:
-    """Hyperparameters whose intervals overlap, joined transitively (connected components of the overlap graph).
+def pair_differences(names: Sequence[str], samples: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Every pair's difference ``x_a - x_b`` per resample (``samples``: resamples x names), keyed ``"a|b"`` with
+    a < b by name (:func:`pair_key`'s order, so the key says the difference's sign)."""
+    arr = np.asarray(samples, dtype=float).reshape(-1, len(names))
+    order = sorted(range(len(names)), key=lambda k: names[k])
+    pairs = list(itertools.combinations(order, 2))
+    keys = [pair_key(names[i], names[j]) for i, j in pairs]
+    diffs = np.stack([arr[:, i] - arr[:, j] for i, j in pairs], axis=1) if pairs else np.empty((len(arr), 0))
+    return keys, diffs
 
-    A share whose interval overlaps another's is not distinguishable from it, so scores count the two as tied in the
-    truth. Singletons are omitted; groups are ordered by their largest share (by name without ``main``), members by
-    name.
+
+def unresolved_pairs(point: dict[str, float], diff_ci: dict[str, Sequence[float]]) -> list[list[str]]:
+    """The pairs whose order the truth does not establish: ``[[a, b], ...]`` (a < b by name, sorted).
+
+    A pair is *resolved* when the interval of ``point[a] - point[b]`` (``diff_ci``, from the same bootstrap as the
+    shares' intervals) excludes 0 on the side of the point difference. This is a partial order with no chaining: a
+    ~ b and b ~ c say nothing about a and c (tie groups joined overlapping marginal intervals transitively, and on
+    rf-breast_cancer tied all four hyperparameters although the differences put max_depth first; issue 22).
+    Exactly equal shares and non-finite ones are unresolved; a pair without an interval (no bootstrap: one training
+    seed) is resolved by its point difference.
     """
-    names = sorted(n for n, iv in ci.items() if all(math.isfinite(float(v)) for v in iv))
-    lo = np.array([float(ci[n][0]) for n in names])
-    hi = np.array([float(ci[n][1]) for n in names])
-    labels = components((lo[:, None] <= hi[None, :]) & (lo[None, :] <= hi[:, None]))
-    groups: dict[int, list[str]] = {}
-    for n, label in zip(names, labels):
-        groups.setdefault(int(label), []).append(n)
-    out = [g for g in groups.values() if len(g) > 1]
-    key = (lambda g: (-max(main.get(n, 0.0) for n in g), g)) if main else (lambda g: g)
-    return sorted(out, key=key)
+    names = sorted(point)
+    out = []
+    for a, b in itertools.combinations(names, 2):
+        d = float(point[a]) - float(point[b])
+        lo, hi = (float(v) for v in diff_ci.get(pair_key(a, b), (-math.inf, math.inf) if d == 0 else (d, d)))
+        resolved = math.isfinite(d) and ((d > 0 and lo > 0) or (d < 0 and hi < 0))
+        if not resolved:
+            out.append([a, b])
+    return out
 
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
-    """A transform's result with its derived keys: ``top_pair``, ``top_interaction`` and (from ``main_ci``)
-    ``tie_groups``; ``main_ci``/``pairs_ci`` default to {} so every reader finds them."""
-    out = {"main_ci": {}, "pairs_ci": {}, **result}
+    """A transform's result with its derived keys: ``top_pair``, ``top_interaction``, ``unresolved_pairs`` (of
+    ``main``, from ``main_diff_ci``) and, with ``total``, ``total_unresolved_pairs`` (from ``total_diff_ci``);
+    the interval dicts default to {} so every reader finds them."""
+    out = {"main_ci": {}, "pairs_ci": {}, "main_diff_ci": {}, **result}
     out["top_pair"] = top_pair(out["main"])
     out["top_interaction"] = top_interaction(out["pairs"])
-    out["tie_groups"] = tie_groups(out["main_ci"], out["main"])
+    out["unresolved_pairs"] = unresolved_pairs(out["main"], out["main_diff_ci"])
+    if "total" in out:
+        out = {"total_ci": {}, "total_diff_ci": {}, **out}
+        out["total_unresolved_pairs"] = unresolved_pairs(out["total"], out["total_diff_ci"])
     return out
 
 

@@ -7,8 +7,9 @@ Why these scores, and why this way (issue 15):
   (0.5, 0.3, 0.15, 0.05) the statement (0.5, 0.5, 0, 0) scores τ-b 0.816, while a random order of its tied
   names scores 0.667 on average), which would favour coarse statements. Every score here is the mean over all
   orders consistent with the statement, computed in closed form, so a tie earns exactly what a coin flip earns.
-* **Ties in the truth** (exactly equal shares, or shares the ground truth cannot tell apart: ``tie_groups``) are
-  pairs whose order is unknown; they are left out of the rank scores instead of being counted as errors.
+* **Ties in the truth** (exactly equal shares, or pairs whose order the ground truth's bootstrap does not
+  establish: ``unresolved_pairs``) are pairs whose order is unknown; each is left out of the rank scores on its
+  own (no transitive chaining) instead of being counted as an error.
 * **Every score comes with its chance level** (``m_chance``: its expectation for a uniformly random statement, for
   this truth) and a normalized score ``m_norm = (m - chance) / (best - chance)`` (1 = the truth, 0 = chance), because
   chance levels differ between benchmarks (NDCG's is ≈ 0.65 on one, lower on another) and raw scores would pool
@@ -36,6 +37,7 @@ METRICS = ("kendall_tau", "weighted_tau", "ndcg", "top1_hit", "js_distance")
 JS_QMC_LOG2 = 12
 JS_QMC_SEED = 0
 TIE_NOTE = "ties in the statement scored by their expectation over random tie-breaking"
+NO_PAIR_NOTE = "the truth resolves no pair of hyperparameters: rank scores do not apply"
 
 
 def normalize(score: float, chance: float, best: float = 1.0) -> float:
@@ -49,45 +51,45 @@ def normalize(score: float, chance: float, best: float = 1.0) -> float:
     return float((score - chance) / (best - chance))
 
 
-def tie_classes(true: np.ndarray, names: Sequence[str], tie_groups: list[list[str]] | None) -> np.ndarray:
-    """A class label per name: names with exactly equal true shares, or in one of ``tie_groups``, share a class.
+def unresolved_matrix(true: np.ndarray, names: Sequence[str], unresolved: Sequence[Sequence[str]] | None) -> np.ndarray:
+    """``U[i, j]``: the truth does not establish the order of names i and j (``U[i, i]`` is True).
 
-    Classes are the connected components of "tied" (so the relation is transitive): their order is unknown.
+    A pair is unresolved when its true shares are exactly equal or when ``unresolved`` lists it (the truth's
+    bootstrap interval of the difference contains 0: :func:`hpo.analysis.importance.unresolved_pairs`). Not
+    transitive: a ~ b and b ~ c leave a vs c as the truth orders it.
     """
-    from hpo.analysis.importance import components
-
     index = {n: i for i, n in enumerate(names)}
-    linked = np.equal.outer(true, true)  # exactly equal shares
-    for group in tie_groups or []:
-        unknown = [n for n in group if n not in index]
-        if unknown:
-            raise ValueError(f"tie group {group} names hyperparameters without a true share: {unknown}")
-        members = [index[n] for n in group]
-        linked[np.ix_(members, members)] = True
-    return components(linked)
+    linked = np.equal.outer(true, true) | ~np.isfinite(np.add.outer(true, true))
+    for pair in unresolved or []:
+        unknown = [n for n in pair if n not in index]
+        if len(pair) != 2 or unknown:
+            raise ValueError(f"unresolved pair {list(pair)} is not two hyperparameters with a true share: {unknown}")
+        i, j = index[pair[0]], index[pair[1]]
+        linked[i, j] = linked[j, i] = True
+    return linked
 
 
-def _pairwise_tau(s: np.ndarray, t: np.ndarray, cls: np.ndarray, weight: np.ndarray) -> float:
-    """Σ w·sign(s_i - s_j)·sign(t_i - t_j) / Σ w over the pairs untied in the truth.
+def _pairwise_tau(s: np.ndarray, t: np.ndarray, known: np.ndarray, weight: np.ndarray) -> float:
+    """Σ w·sign(s_i - s_j)·sign(t_i - t_j) / Σ w over the pairs whose true order is ``known``.
 
     A pair tied in the statement has sign 0, which is exactly its expected sign product over random tie-breaking:
     the expectation of τ over tie-breaks needs no enumeration. The denominator counts only pairs whose true order
-    is known (the truth's ties are neither rewarded nor punished).
+    is known (the truth's unresolved pairs are neither rewarded nor punished, each on its own).
     """
     i, j = np.triu_indices(len(s), 1)
-    known = cls[i] != cls[j]
-    if not known.any():
+    keep = known[i, j]
+    if not keep.any():
         return math.nan
-    i, j, w = i[known], j[known], weight[i[known], j[known]]
+    i, j, w = i[keep], j[keep], weight[i[keep], j[keep]]
     return float((w * np.sign(s[i] - s[j]) * np.sign(t[i] - t[j])).sum() / w.sum())
 
 
-def _true_ranks(t: np.ndarray, cls: np.ndarray) -> np.ndarray:
-    """0-based rank of each name in the truth (0 = most important), averaged over its tie class."""
-    from scipy.stats import rankdata
-
-    r = rankdata(-t, method="ordinal") - 1.0
-    return np.array([r[cls == c].mean() for c in cls])
+def _true_ranks(t: np.ndarray, unresolved: np.ndarray) -> np.ndarray:
+    """0-based expected rank of each name in the truth (0 = most important): the names resolved above it plus half
+    of those unresolved with it (each unresolved pair a coin flip). On a class of mutually unresolved names this is
+    the class's mean rank."""
+    above = (~unresolved & (t[None, :] > t[:, None])).sum(axis=1)
+    return above + (unresolved.sum(axis=1) - 1) / 2.0
 
 
 def _expected_discounts(s: np.ndarray) -> np.ndarray:
@@ -147,24 +149,28 @@ def _empty(note: str) -> dict[str, Any]:
 
 
 def score(
-    stated: dict[str, float], true: dict[str, float], *, tie_groups: list[list[str]] | None = None
+    stated: dict[str, float], true: dict[str, float], *, unresolved: Sequence[Sequence[str]] | None = None
 ) -> dict[str, Any]:
-    """Every metric of :data:`METRICS` of ``stated`` weights against ``true`` main-effect shares.
+    """Every metric of :data:`METRICS` of ``stated`` weights against ``true`` shares (main effects or totals).
 
     Returns ``m``, ``m_chance`` and ``m_norm`` for each metric and a ``note``; NaN where a metric does not apply
-    (one hyperparameter, no ground truth, every true share tied). ``tie_groups``: lists of hyperparameters whose
-    true shares the ground truth cannot tell apart. Definitions (``s`` stated, ``t`` true):
+    (one hyperparameter, no ground truth, no pair resolved). ``unresolved``: the pairs ``[a, b]`` whose order the
+    ground truth does not establish (:func:`unresolved_matrix`; exactly equal shares are unresolved too); each
+    counts as tied in the truth for that pair only. Definitions (``s`` stated, ``t`` true):
 
-    * ``kendall_tau``: Σ sign(s_i - s_j)·sign(t_i - t_j) over the pairs untied in the truth, divided by their number;
-      chance 0 (a random order gets each known pair right half of the time).
+    * ``kendall_tau``: Σ sign(s_i - s_j)·sign(t_i - t_j) over the resolved pairs, divided by their number; chance 0
+      (a random order gets each resolved pair right half of the time).
     * ``weighted_tau``: the same sum with the weight ``h(r_i) + h(r_j)``, ``h(r) = 1 / (r + 1)`` of the true ranks
-      ``r`` (0 = top; tie classes get their mean rank): the additive hyperbolic weigher of Vigna's weighted τ
-      (scipy.stats.weightedtau with the truth as the ranking). The weights depend on the truth only, so the
-      expectation over tie-breaks of the statement stays closed-form; chance 0.
-    * ``ndcg``: expected DCG (gains = true shares, clipped at 0 and averaged within tie classes; discount
-      1/log2(position + 2)) over the ideal DCG; chance ``sum(gains) * mean(discount) / IDCG``, exact.
-    * ``top1_hit``: the share of the stated leaders (tied maxima) in the true top class; chance = size of the true
-      top class / k.
+      ``r`` (0 = top; the names resolved above plus half the names unresolved with it, :func:`_true_ranks`): the
+      additive hyperbolic weigher of Vigna's weighted τ (scipy.stats.weightedtau with the truth as the ranking).
+      The weights depend on the truth only, so the expectation over tie-breaks of the statement stays closed-form;
+      chance 0.
+    * ``ndcg``: expected DCG (gains = true shares, clipped at 0; discount 1/log2(position + 2)) over the ideal DCG;
+      chance ``sum(gains) * mean(discount) / IDCG``, exact. DCG is a sum over positions, not pairs, so it cannot
+      leave one pair out: gains are averaged within the connected components of the unresolved pairs (a chain
+      a ~ b ~ c averages all three; NDCG then does not reward a resolved a > c inside it, τ does).
+    * ``top1_hit``: the share of the stated leaders (tied maxima) in the true top set: the names that no other name
+      is resolved above; chance = size of the true top set / k (a random leader is a uniform name).
     * ``js_distance``: Jensen-Shannon distance (base 2, in [0, 1]) of the stated weights and the true shares, both
       renormalized to sum 1; chance = its expectation for a uniformly random point of the simplex (:func:`js_chance`).
       Note a uniform statement sits at the simplex's centre, so it usually beats that chance level: calibration
@@ -181,21 +187,24 @@ def score(
         return _empty("no ground truth for this benchmark")
     if not np.isfinite(s).all():
         return _empty("stated weights are not all finite")
-    cls = tie_classes(t, names, tie_groups)
+    from hpo.analysis.importance import components
+
+    tied = unresolved_matrix(t, names, unresolved)
     notes = []
     if len(np.unique(s)) < len(s):
         notes.append(TIE_NOTE)
-    if len(np.unique(cls)) == 1:
-        notes.append("all true shares tied: rank scores do not apply")
-    h = 1.0 / (_true_ranks(t, cls) + 1.0)
+    if tied.all():
+        notes.append(NO_PAIR_NOTE)
+    h = 1.0 / (_true_ranks(t, tied) + 1.0)
+    cls = components(tied)
     gains = np.clip(t, 0, None)
     gains = np.array([gains[cls == c].mean() for c in cls])
     raw: dict[str, tuple[float, float]] = {
-        "kendall_tau": (_pairwise_tau(s, t, cls, np.ones((len(s), len(s)))), 0.0),
-        "weighted_tau": (_pairwise_tau(s, t, cls, h[:, None] + h[None, :]), 0.0),
+        "kendall_tau": (_pairwise_tau(s, t, ~tied, np.ones((len(s), len(s)))), 0.0),
+        "weighted_tau": (_pairwise_tau(s, t, ~tied, h[:, None] + h[None, :]), 0.0),
         "ndcg": _ndcg(s, gains),
     }
-    top = cls == cls[np.argmax(t)]
+    top = ~(~tied & (t[None, :] > t[:, None])).any(axis=1)
     leaders = s == s.max()
     raw["top1_hit"] = (math.nan, math.nan)
     if not top.all():

@@ -24,7 +24,7 @@ from hpo.analysis import insight_inference as inference
 from hpo.analysis import stats
 from hpo.analysis.importance import load_importance
 from hpo.analysis.insight_sources import LADDER, SOURCES, ladder_rows, load_insight, model_rows
-from hpo.analysis.insight_table import score_table, truth_of
+from hpo.analysis.insight_table import dropped_notes, score_table, truth_of
 from hpo.analysis.paired_inference import CI_LEVEL, t_interval
 
 __all__ = ["LADDER", "SOURCES", "TABLES", "TITLES", "compute", "load_insight", "write_insight"]
@@ -161,6 +161,9 @@ def compute(
         f"are Holm-adjusted among themselves and count only if the primary is significant (fixed-sequence gate); "
         f"{CI_LEVEL:.0%} Student t intervals over benchmarks; alpha={alpha:g}"
     )
+    dropped = dropped_notes(importance)  # no benchmark leaves a test silently (issue 22)
+    notes["insight"] += dropped
+    notes["insight_tests"] += dropped
     for name in TABLES:
         notes[name] = general + notes[name]
     tables = {

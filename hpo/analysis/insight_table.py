@@ -2,7 +2,9 @@
 
 One row per benchmark x seed x budget x LLM method x source (:mod:`hpo.analysis.insight_sources`). Every score comes
 raw, with its chance level and chance-normalized (:func:`hpo.analysis.insight_scores.score`), against the truth's
-primary (rank-transform) main effects and their tie groups; ``pair_hit`` scores the model's stated top interaction
+primary (rank-transform) main effects and the pairs whose order they leave unresolved; ``{m}_total_norm`` scores
+the same statement against the total-order shares (secondary: the question asks for main effects);
+``pair_hit`` scores the model's stated top interaction
 against the exact pair terms, ``region_*`` its best region against the top-gamma set
 (:func:`hpo.analysis.truth_region.region_hit`). ``echo`` says whether the two hyperparameters a source weights highest
 are the two the images plot as most influential (``plotted_pair``): the model may only have repeated the picture;
@@ -15,6 +17,7 @@ import json
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hpo.analysis.importance import PRIMARY, pair_key
@@ -26,6 +29,7 @@ REGION_COLUMNS = ["region_share", "region_base_rate", "region_norm"]
 KEY_COLUMNS = ["benchmark", "family", "seed", "budget", "method", "kind", "role", "source"]
 TAIL_COLUMNS = ["stated_top", "true_top", "stated_pair", "plotted_pair", "echo", "fallback", "repaired", "weights"]
 TAIL_COLUMNS += ["flag", "note"]
+TOTAL_SUFFIX = "_total_norm"  # normalized scores against the total-order truth (secondary)
 
 
 def metrics() -> tuple[str, ...]:
@@ -36,10 +40,12 @@ def metrics() -> tuple[str, ...]:
 
 
 def score_columns() -> list[str]:
-    """The table's columns, in the order of the issue's contract."""
+    """The table's columns, in the order of the issue's contract; the total-order scores only normalized (the
+    pooled quantity), so the table stays readable."""
     cols = [*KEY_COLUMNS, "n_hyperparameters", "n_trials_used"]
     for m in metrics():
         cols += [m, f"{m}_chance", f"{m}_norm"]
+    cols += [f"{m}{TOTAL_SUFFIX}" for m in metrics()]
     return [*cols, *PAIR_COLUMNS, *REGION_COLUMNS, *TAIL_COLUMNS]
 
 
@@ -74,7 +80,8 @@ def top_two(weights: dict[str, float] | None) -> str:
 
 
 def truth_of(record: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The primary transform's entry of an importance record (main, pairs, tie_groups, ...), None without truth."""
+    """The primary transform's entry of an importance record (main, total, pairs, unresolved_pairs, ...), None
+    without truth."""
     if not record:
         return None
     return record["transforms"][record.get("primary_transform", PRIMARY)]
@@ -91,11 +98,17 @@ def _scores(st: dict[str, Any], record: dict[str, Any] | None) -> dict[str, Any]
     names = list(truth["main"])
     stated = st["weights"] if st["weights"] is not None else dict.fromkeys(names, 1.0 / len(names))
     try:
-        out = score(stated, truth["main"], tie_groups=truth.get("tie_groups") or None)
+        out = score(stated, truth["main"], unresolved=truth.get("unresolved_pairs"))
+        total = (
+            score(stated, truth["total"], unresolved=truth.get("total_unresolved_pairs")) if "total" in truth else {}
+        )
     except ValueError as exc:
         where = f"{st['benchmark']} / {st['method']} / seed {st['seed']} / budget {st['budget']} ({st['source']})"
         raise ValueError(f"{where}: {exc}") from None
     out = {**nan, **out}
+    for m in metrics() if total else ():  # the chance row's own total score is its chance level: normalized 0
+        chance_row = st["source"] == "chance" and math.isfinite(total[f"{m}_chance"])
+        out[f"{m}{TOTAL_SUFFIX}"] = 0.0 if chance_row else total[f"{m}_norm"]
     pairs = truth.get("pairs") or {}
     if pairs and st["source"] in MODEL_SOURCES + ("chance",):  # rungs state no pair: NaN, not a miss
         out.update(pair_score(st.get("top_interaction"), pairs))
@@ -154,3 +167,37 @@ def score_table(statements: pd.DataFrame, importance: dict[str, dict[str, Any]],
     out["_o"] = out["source"].map({s: i for i, s in enumerate(SOURCES)})
     out = out.sort_values(["budget", "benchmark", "seed", "method", "_o"], kind="stable").drop(columns="_o")
     return out.reset_index(drop=True)
+
+
+def dropped_notes(importance: dict[str, dict[str, Any]]) -> list[str]:
+    """How many pairs each benchmark's truth resolves, and every benchmark whose rank scores are NaN, with the
+    reason: a benchmark leaves the rank-score tests only when its truth resolves no pair, and never silently."""
+    from hpo.analysis.importance import components
+    from hpo.analysis.insight_scores import unresolved_matrix
+
+    resolved, notes = [], []
+    for bench, rec in sorted(importance.items()):
+        truth = truth_of(rec)
+        main = {k: float(v) for k, v in (truth or {}).get("main", {}).items()}
+        t = np.array([main[n] for n in sorted(main)])
+        if not len(t) or not np.isfinite(t).all():
+            notes.append(f"{bench} left out of every test: no ground truth (no record, or a constant loss)")
+            continue
+        if len(t) < 2:
+            notes.append(f"{bench} left out of every test: one hyperparameter, rankings do not apply")
+            continue
+        tied = unresolved_matrix(t, sorted(main), truth.get("unresolved_pairs"))
+        n_pairs, n_open = len(t) * (len(t) - 1) // 2, int((tied.sum() - len(t)) // 2)
+        resolved.append(f"{bench} {n_pairs - n_open}/{n_pairs}")
+        if n_open == n_pairs:
+            notes.append(
+                f"{bench} left out of the rank-score tests (kendall_tau, weighted_tau, ndcg, top1_hit are NaN): its "
+                f"truth resolves none of its {n_pairs} pairs (every interval of a difference of main effects "
+                "contains 0); js_distance is still scored"
+            )
+        elif len(np.unique(components(tied))) == 1:
+            notes.append(
+                f"{bench} left out of the ndcg tests: its unresolved pairs chain every hyperparameter into one class"
+            )
+    head = "pairs of hyperparameters whose order the truth resolves (main effects, primary transform): "
+    return ([head + ", ".join(resolved)] if resolved else []) + notes

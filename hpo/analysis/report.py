@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hpo.analysis.arm_contrasts import ARMS_LEGEND, ARMS_TITLE, read_answer
 from hpo.analysis.markdown import cell, table
 from hpo.analysis.report_insight import INSIGHT_LEGEND, INSIGHT_TITLE, insight_content
 from hpo.analysis.stats import ALPHA
@@ -135,6 +136,11 @@ def write_report_md(
             parts.append("\n".join(f"- {f}" for f in content["flagged"]) + "\n")
     else:
         parts.append(NO_STATS + "\n")
+    arms = read_answer(stats_dir / "arm_contrasts.csv", alpha)
+    parts.append(f"## {ARMS_TITLE}\n")
+    parts.append("".join(f"- {line}\n" for line in arms["lines"]) or f"{arms['note']}\n")
+    if len(arms["table"]):
+        parts += [ARMS_LEGEND + "\n", table(arms["table"])]
     parts.append("## LLM proposals\n")
     parts.append(table(content["llm"]) if len(content["llm"]) else "No LLM-driven trials in this study.\n")
     insight = insight_content(stats_dir, alpha)
@@ -157,7 +163,7 @@ def write_report_md(
     with atomic_path(out) as tmp:
         tmp.write_text(text)
     if html_out is not None:
-        write_summary_html({**content, "insight": insight}, html_out)
+        write_summary_html({**content, "insight": insight, "arms": arms}, html_out)
     return text
 
 
@@ -182,6 +188,13 @@ def write_summary_html(content: dict[str, object], out: str | Path) -> None:
             sections.append(("Flagged methods (fewer runs than planned)", bullets(content["flagged"])))
     else:
         sections.append(("", f"<p>{html.escape(NO_STATS)}</p>"))
+    arms = content.get("arms")
+    if isinstance(arms, dict):
+        sections.append(
+            (ARMS_TITLE, bullets(arms["lines"]) if arms["lines"] else f"<p>{html.escape(arms['note'])}</p>")
+        )
+        if len(arms["table"]):
+            sections += [("", f"<p>{html.escape(ARMS_LEGEND)}</p>"), ("", arms["table"])]
     llm = content["llm"]
     sections.append(("LLM proposals", llm if len(llm) else "<p>No LLM-driven trials in this study.</p>"))
     insight = content.get("insight")

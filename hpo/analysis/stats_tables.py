@@ -14,10 +14,20 @@ from pathlib import Path
 import pandas as pd
 
 from hpo.analysis import stats
+from hpo.analysis.arm_contrasts import arm_contrasts
 from hpo.analysis.coverage import expected_blocks, method_flags, read_status
 from hpo.analysis.llm_stats import NO_LLM_NOTE, llm_usage
 
-TABLES = ("regret_at_budget", "ranks", "average_rank_trials", "friedman", "nemenyi", "wilcoxon", "llm")
+TABLES = (
+    "regret_at_budget",
+    "ranks",
+    "average_rank_trials",
+    "friedman",
+    "nemenyi",
+    "wilcoxon",
+    "llm",
+    "arm_contrasts",
+)
 TITLES = {
     "regret_at_budget": "Normalized regret at each budget (benchmark x method x seed)",
     "ranks": "Average rank and median normalized regret at each budget",
@@ -26,6 +36,7 @@ TITLES = {
     "nemenyi": "Nemenyi post-hoc p-values at each budget",
     "wilcoxon": "Paired two-sided Wilcoxon signed-rank tests (Holm-adjusted) at each budget",
     "llm": "LLM proposals: validity, tokens, latency and cost",
+    "arm_contrasts": "Arm contrasts: each group's arms vs each other and vs the reference, paired by benchmark",
 }
 REQUIRED = ["benchmark", "method", "seed", "trial", "normalized_regret"]
 
@@ -70,8 +81,12 @@ def compute(
     methods: Sequence[str],
     alpha: float = stats.ALPHA,
     roles: Mapping[str, str] | None = None,
+    groups: Mapping[str, Mapping[str, object]] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
-    """All tables, keyed by :data:`TABLES`, and per table the notes that explain missing values."""
+    """All tables, keyed by :data:`TABLES`, and per table the notes that explain missing values.
+
+    ``groups`` are the study's resolved arm groups (:func:`hpo.study_groups.resolve_groups`; none: an empty
+    ``arm_contrasts`` table that says so)."""
     methods = list(dict.fromkeys([*methods, *(df["method"].unique() if len(df) else [])]))
     flags = method_flags(status, methods)
     n_expected = expected_blocks(status)
@@ -149,6 +164,7 @@ def compute(
         "wilcoxon": pd.concat(wil_frames, ignore_index=True) if wil_frames else pd.DataFrame(),
         "llm": llm_usage(df, methods),
     }
+    tables["arm_contrasts"], notes["arm_contrasts"] = arm_contrasts(at, groups or {}, budgets, flags, alpha)
     tables["average_rank_trials"]["flag"] = _flag(tables["average_rank_trials"], flags)
     tables["llm"]["flag"] = _flag(tables["llm"], flags)
     for name in ("wilcoxon", "nemenyi"):
@@ -174,11 +190,12 @@ def write_stats(
     methods: Sequence[str] = (),
     alpha: float = stats.ALPHA,
     roles: Mapping[str, str] | None = None,
+    groups: Mapping[str, Mapping[str, object]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Compute every table and write ``<name>.csv``, ``.md`` and ``.html`` for each of :data:`TABLES`, atomically."""
     df, traj_note = load_trajectories(trajectories)
     status, status_note = read_status(status_path)
-    tables, notes = compute(df, status, list(budgets), list(methods), alpha, roles)
+    tables, notes = compute(df, status, list(budgets), list(methods), alpha, roles, groups)
     write_tables(out_dir, tables, TITLES, notes, [n for n in (traj_note, status_note) if n])
     return tables
 

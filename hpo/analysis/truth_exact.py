@@ -3,7 +3,8 @@
 * Main effects and pairwise terms: with uniform weight on every grid point the functional ANOVA decomposition is
   exact. The main effect of hyperparameter *i* is the variance of its marginal means, ``Var_x_i(E[f | x_i])``, over
   the total variance; the pairwise term of (*i*, *j*) is the variance of ``E[f | x_i, x_j] - f_i - f_j - mu`` over
-  the total variance (Hooker 2007, Hutter et al. 2014). Computed by averaging the grid over axes.
+  the total variance (Hooker 2007, Hutter et al. 2014). Computed by averaging the grid over axes. The total-order
+  share of *i* (every term *i* takes part in) is the mean over the other axes of the variance along axis *i*.
 * Local importance (PED-ANOVA's quantity, Watanabe et al. 2023): how much the top-gamma configurations prefer some
   levels of a hyperparameter. Per hyperparameter, the Pearson divergence between the marginal of the top-gamma set
   and the marginal of the whole grid, ``D_i = sum_l q(l) (p_top(l) / q(l) - 1)^2``; on a product grid q is uniform
@@ -14,7 +15,9 @@
 * Uncertainty: the table holds several training seeds per configuration; the "true" loss is their mean. Each
   bootstrap resample redraws every configuration's seeds with replacement among those it has (NAS-Bench-201 has 2
   for some cells and 3 for others), averages them, and recomputes the exact decomposition and the local importance;
-  percentile intervals over :data:`N_BOOTSTRAP` resamples, re-centred on the estimate (:func:`centred_ci`). With n
+  percentile intervals over :data:`N_BOOTSTRAP` resamples, re-centred on the estimate (:func:`centred_ci`), of
+  every share and of every pair's difference of main (and of total) shares: a pair whose difference interval
+  excludes 0 is ordered by the truth (:func:`hpo.analysis.importance.unresolved_pairs`). With n
   seeds per cell the bootstrap variance of a mean is (n - 1) / n of the plug-in one, so the intervals are, if
   anything, narrow.
 """
@@ -29,7 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from hpo.analysis.importance import CI_LEVEL, GAMMA, TRANSFORMS, pair_key, percentile_ci, rank_transform, summarize
+from hpo.analysis.importance import (
+    CI_LEVEL,
+    GAMMA,
+    TRANSFORMS,
+    pair_differences,
+    pair_key,
+    percentile_ci,
+    rank_transform,
+    summarize,
+)
 from hpo.analysis.truth_region import grid_region, top_mask
 
 N_BOOTSTRAP = 200
@@ -38,8 +50,11 @@ N_BOOTSTRAP = 200
 def functional_anova(values: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
     """Exact main effects and pairwise terms of ``values`` (one axis per hyperparameter, uniform weights).
 
-    Returns ``main`` {name: share}, ``pairs`` {"a|b": share}, ``total_variance``, ``sum_main``, ``sum_pairs``; shares
-    are fractions of the total variance (NaN when the function is constant).
+    Returns ``main`` {name: share}, ``total`` {name: total-order share}, ``pairs`` {"a|b": share},
+    ``total_variance``, ``sum_main``, ``sum_pairs``; shares are fractions of the total variance (NaN when the
+    function is constant). The total-order share of *i* is the sum of the variance terms of every subset containing
+    *i*, which is what is left of the variance when everything but *i* is fixed, averaged:
+    ``E_x~i[Var_x_i(f | x_~i)] / Var(f)`` (the mean of the grid's variance along axis *i*; Sobol's ``ST_i``).
     """
     f = np.asarray(values, dtype=float)
     if f.ndim != len(names):
@@ -61,9 +76,11 @@ def functional_anova(values: np.ndarray, names: Sequence[str]) -> dict[str, Any]
         pair_var[pair_key(names[i], names[j])] = float(np.mean(term**2))
     share = (lambda v: v / total) if total > 0 else (lambda v: math.nan)
     main = {n: share(v) for n, v in zip(names, main_var)}
+    total_order = {n: share(float(np.mean(f.var(axis=i)))) for i, n in enumerate(names)}
     pairs = {k: share(v) for k, v in pair_var.items()}
     return {
         "main": main,
+        "total": total_order,
         "pairs": pairs,
         "total_variance": total,
         "sum_main": float(sum(main.values())),
@@ -157,14 +174,15 @@ def exact_importance(
     local = local_importance(f, names, gamma)
     rng = np.random.default_rng(stable_seed("importance", benchmark_id))
     keys = {t: (list(point[t]["main"]), list(point[t]["pairs"])) for t in TRANSFORMS}
-    boots: dict[str, list[list[float]]] = {f"{t}_{part}": [] for t in TRANSFORMS for part in ("main", "pairs")}
+    parts = ("main", "total", "pairs")
+    boots: dict[str, list[list[float]]] = {f"{t}_{part}": [] for t in TRANSFORMS for part in parts}
     boots["local"] = []
     for _ in range(n_bootstrap if counts.max() > 1 else 0):
         fb = resampled_mean(loss, counts, rng).reshape(sizes)
         res = _decompose(fb, names)
         for t in TRANSFORMS:
-            boots[f"{t}_main"].append([res[t]["main"][k] for k in keys[t][0]])
-            boots[f"{t}_pairs"].append([res[t]["pairs"][k] for k in keys[t][1]])
+            for part in parts:
+                boots[f"{t}_{part}"].append([res[t][part][k] for k in keys[t][part == "pairs"]])
         lb = local_importance(fb, names, gamma)
         boots["local"].append([lb[n] for n in names])
     local_ci = dict(zip(names, centred_ci([local[n] for n in names], boots["local"]))) if boots["local"] else {}
@@ -172,12 +190,16 @@ def exact_importance(
     for t in TRANSFORMS:
         result = {**point[t], "local": local, "local_ci": local_ci}
         if boots[f"{t}_main"]:
-            mains, pairs = point[t]["main"], point[t]["pairs"]
-            main_ci = centred_ci([mains[k] for k in keys[t][0]], boots[f"{t}_main"])
-            result["main_ci"] = dict(zip(keys[t][0], main_ci))
-            if keys[t][1]:
-                pair_ci = centred_ci([pairs[k] for k in keys[t][1]], boots[f"{t}_pairs"])
-                result["pairs_ci"] = dict(zip(keys[t][1], pair_ci))
+            for part in parts:
+                labels, shares = keys[t][part == "pairs"], point[t][part]
+                if labels:
+                    result[f"{part}_ci"] = dict(
+                        zip(labels, centred_ci([shares[k] for k in labels], boots[f"{t}_{part}"]))
+                    )
+            for part in ("main", "total"):  # the pairwise differences: which orders the seeds establish
+                diff_keys, diffs = pair_differences(names, np.array(boots[f"{t}_{part}"]))
+                _, at_point = pair_differences(names, np.array([[point[t][part][n] for n in names]]))
+                result[f"{part}_diff_ci"] = dict(zip(diff_keys, centred_ci(at_point[0], diffs)))
         transforms[t] = summarize(result)
     n_seeds = int(loss.shape[1])
     seeds = f"{n_seeds}" if counts.min() == n_seeds else f"{int(counts.min())}-{n_seeds}"

@@ -10,10 +10,12 @@ surrogate, so the truth shares no estimator with the data-analysis baseline (Opt
   design goes through ConfigSpace's own sampling transform (the hyperparameter's vector distribution, its
   quantization of integer steps on a log scale, then ``to_value``), so log-scale ranges are integrated uniformly in
   log and integers on their levels exactly as ``sample_configuration`` weights them. Categorical and ordinal
-  hyperparameters take their levels equally often.
+  hyperparameters take their levels equally often (:mod:`hpo.analysis.sobol_measure`).
 * Estimators: ``scipy.stats.sobol_indices`` on the design's evaluations (A, B and the d mixed matrices, n (d + 2)
   evaluations; Saltelli 2010 first order, Jansen total order); percentile intervals from resampling the design's
-  rows (:func:`_indices` says why not scipy's own BCa ``bootstrap``). Point estimates are clipped at 0 (a small
+  rows (:func:`_indices` says why not scipy's own BCa ``bootstrap``), of every index and of every pair's difference
+  of main (and of total) indices, from the same resamples: the pairs the design orders
+  (:func:`hpo.analysis.importance.unresolved_pairs`). Point estimates are clipped at 0 (a small
   negative index is estimation noise); the intervals are not. Rows of a QMC design are not independent draws, so
   the bootstrap overstates the (smaller) quasi-Monte Carlo error: the intervals are conservative.
 * Transforms: ``raw`` is the loss; ``rank`` is the Sobol index of the loss replaced by its rank among all the
@@ -38,7 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpo.analysis.importance import CI_LEVEL, GAMMA, pair_key, percentile_ci, rank_transform, summarize
+from hpo.analysis import importance as imp
+from hpo.analysis.importance import CI_LEVEL, GAMMA
+from hpo.analysis.sobol_measure import _configs, _names, unit_to_values
 from hpo.analysis.truth_region import sample_region
 
 if TYPE_CHECKING:
@@ -46,67 +50,13 @@ if TYPE_CHECKING:
 
     from hpo.benchmarks.base import Benchmark
 
-N_ANALYTIC = 2**13  # Ishigami's indices come out within 0.02 of the analytic ones (tests/test_truth_sobol.py)
-N_MIN, N_MAX = 32, 512  # cheap models (svm, lr: ~0.01 s a fit) stop at 512 x (d + 2) fits, ~20 s
+N_ANALYTIC = 2**15  # resolves Hartmann3's x0 < x1 (0.036 vs 0.045; not at 2**14); Ishigami within 0.02
+# N_MIN: 32 base points resolved no pair of rf-breast_cancer's main effects, 64 put its top (max_depth) above the
+# other three (docs/insight.md). Cheap models (svm, lr: ~0.01 s a fit) stop at N_MAX x (d + 2) fits, ~20 s.
+N_MIN, N_MAX = 64, 512
 TRUTH_SECONDS = 60.0
 N_BOOTSTRAP = 500
 REGION_MAX = 4096
-
-
-def _names(space: ConfigurationSpace) -> list[str]:
-    import ConfigSpace as CS
-
-    if list(space.conditions) or list(space.forbidden_clauses):
-        raise ValueError("Sobol ground truth needs a space without conditions or forbidden clauses")
-    return [hp.name for hp in space.values() if not isinstance(hp, CS.Constant)]
-
-
-def unit_to_values(space: ConfigurationSpace, unit: np.ndarray) -> dict[str, np.ndarray]:
-    """Map unit-cube rows (one column per non-constant hyperparameter) to values under the space's sampling measure.
-
-    Numeric hyperparameters: ConfigSpace's vector distribution (its ``rv`` quantile, then its quantization of
-    integer steps, a private method that ``sample_configuration`` itself uses), then ``to_value``; a uniform ``unit``
-    therefore yields exactly ConfigSpace's sampling distribution. Categoricals and ordinals: equal weight per level.
-    """
-    import ConfigSpace as CS
-
-    out = {}
-    for j, name in enumerate(_names(space)):
-        hp = space[name]
-        u = np.clip(unit[:, j], 0.0, np.nextafter(1.0, 0.0))
-        if isinstance(hp, CS.CategoricalHyperparameter | CS.OrdinalHyperparameter):
-            n_levels = len(hp.choices) if isinstance(hp, CS.CategoricalHyperparameter) else len(hp.sequence)
-            vector = np.floor(u * n_levels)
-        else:
-            vector = _numeric_vector(hp._vector_dist, u)
-        out[name] = np.asarray(hp.to_value(vector))
-    return out
-
-
-def _numeric_vector(dist: Any, u: np.ndarray) -> np.ndarray:
-    """ConfigSpace's vector of a numeric hyperparameter at quantile ``u`` of its vector distribution."""
-    from ConfigSpace.hyperparameters import distributions as D
-
-    if isinstance(dist, D.UnitUniformContinuousDistribution):
-        return dist.lower_vectorized + u * (dist.upper_vectorized - dist.lower_vectorized)
-    if isinstance(dist, D.UniformIntegerNormalizedDistribution):  # `size` equal bins on [0, 1]
-        return np.floor(u * dist.size) / max(dist.size - 1, 1)
-    if isinstance(dist, D.DiscretizedContinuousScipyDistribution):  # integer steps (log scale included)
-        return dist._quantize(dist.rv.ppf(u))
-    if isinstance(dist, D.ScipyContinuousDistribution):
-        return dist.rv.ppf(u)
-    raise TypeError(f"no quantile transform for ConfigSpace's {type(dist).__name__}")
-
-
-def _configs(space: ConfigurationSpace, values: dict[str, np.ndarray]) -> list[dict[str, Any]]:
-    """Plain configuration dicts (Python scalars; constants included) of the value columns."""
-    import ConfigSpace as CS
-
-    from hpo.space import to_builtin
-
-    consts = {hp.name: hp.value for hp in space.values() if isinstance(hp, CS.Constant)}
-    n = len(next(iter(values.values())))
-    return [{**consts, **{h: to_builtin(col[i]) for h, col in values.items()}} for i in range(n)]
 
 
 def _evaluator(bench: Benchmark) -> tuple[Any, bool]:
@@ -202,14 +152,15 @@ def _indices(
                 parts["pair"].append(pair_terms(rows, first))
         for key, chunks in parts.items():
             if chunks:
-                out[f"{key}_ci"] = np.array(percentile_ci(np.concatenate(chunks)))
+                out[f"{key}_boot"] = np.concatenate(chunks)  # the resamples: pair differences are taken from them
+                out[f"{key}_ci"] = np.array(imp.percentile_ci(out[f"{key}_boot"]))
     return out
 
 
 def _transform_result(names: list[str], idx: dict[str, np.ndarray]) -> dict[str, Any]:
     main = {h: float(max(v, 0.0)) for h, v in zip(names, idx["first"])}
     total = {h: float(max(v, 0.0)) for h, v in zip(names, idx["total"])}
-    keys = [pair_key(names[i], names[j]) for i, j in itertools.combinations(range(len(names)), 2)]
+    keys = [imp.pair_key(names[i], names[j]) for i, j in itertools.combinations(range(len(names)), 2)]
     pairs = {k: float(max(v, 0.0)) for k, v in zip(keys, idx.get("pair", []))}
     result: dict[str, Any] = {"main": main, "pairs": pairs, "total": total}
     result.update(sum_main=float(sum(main.values())), sum_pairs=float(sum(pairs.values())) if pairs else math.nan)
@@ -217,7 +168,10 @@ def _transform_result(names: list[str], idx: dict[str, np.ndarray]) -> dict[str,
         if f"{key}_ci" in idx:
             labels = names if key != "pair" else keys
             result[f"{out}_ci"] = {h: [float(lo), float(hi)] for h, (lo, hi) in zip(labels, idx[f"{key}_ci"])}
-    return summarize(result)
+        if f"{key}_boot" in idx and key != "pair":  # which orders the design establishes (no transitive chaining)
+            diff_keys, diffs = imp.pair_differences(names, idx[f"{key}_boot"])
+            result[f"{out}_diff_ci"] = dict(zip(diff_keys, imp.percentile_ci(diffs)))
+    return imp.summarize(result)
 
 
 def sobol_importance(
@@ -258,7 +212,7 @@ def sobol_importance(
         f_a, f_b, f_ab, f_pair = (np.where(np.isfinite(x), x, worst) for x in (f_a, f_b, f_ab, f_pair))
         notes.append(f"{int(bad.sum())} of {pooled.size} losses were not finite and count as the worst ({worst:.4g})")
         pooled = np.concatenate([f_a, f_b, f_ab.ravel(), f_pair.ravel()])
-    ranks = rank_transform(pooled) / pooled.size
+    ranks = imp.rank_transform(pooled) / pooled.size
     cuts = np.cumsum([n, n, f_ab.size])
     r_a, r_b, r_ab, r_pair = ranks[: cuts[0]], ranks[cuts[0] : cuts[1]], ranks[cuts[1] : cuts[2]], ranks[cuts[2] :]
     transforms = {
@@ -267,6 +221,10 @@ def sobol_importance(
         ),
         "raw": _transform_result(names, _indices(f_a, f_b, f_ab, f_pair, n_bootstrap, seed)),
     }
+    rank = transforms["rank"]
+    top = imp.top_pair(rank["main"])[:1]
+    if top and any(top[0] in p for p in rank["unresolved_pairs"]):  # the truth's first claim; said, not hidden
+        notes.append(f"the largest main effect ({top[0]}) is not resolved from every other at n={n} (rank transform)")
     n_eval = n * (len(names) + 2 + len(pairs))
     m = min(n, REGION_MAX // 2) if vectorized else n
     region = sample_region(

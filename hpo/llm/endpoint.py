@@ -1,7 +1,8 @@
 """Endpoint configuration: which OpenAI-compatible server a method talks to, and how.
 
 The API key is never part of the configuration: only the *name* of the environment variable holding it is, so
-keys never reach results, logs, caches or fingerprints.
+keys never reach results, logs, caches or fingerprints. An endpoint registers that name with :mod:`hpo.redact`, so
+a key an endpoint echoes back (in an error body, say) is redacted from every text that reaches a log.
 
 Every default is written once: the dataclass fields hold the defaults of a remote endpoint, and
 :data:`EMBEDDED_OVERRIDES` holds the few values in which the embedded llama.cpp endpoint differs, each with why.
@@ -9,10 +10,13 @@ Every default is written once: the dataclass fields hold the defaults of a remot
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
+
+from hpo.redact import register_key_env
 
 EMBEDDED = "embedded"
 DIALECTS = ("json_schema", "json_object", "none")
@@ -85,8 +89,21 @@ class EndpointConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"endpoint {name!r}: {key} must be an integer >= {low}, got {value!r}")
+        for key in ("price_prompt_per_1k", "price_completion_per_1k"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                # a negative price makes a call a credit in the spending ledger: it would lift max_cost
+                raise ValueError(f"endpoint {name!r}: {key} must be a number of USD >= 0, got {value!r}")
         if self.max_cost is not None and (isinstance(self.max_cost, bool) or not self.max_cost >= 0):
             raise ValueError(f"endpoint {name!r}: max_cost must be a number of USD >= 0, got {self.max_cost!r}")
+        if self.max_cost is not None and not (self.price_prompt_per_1k or self.price_completion_per_1k):
+            # every call would cost $0 in the ledger: a cap that never binds, while the user believes it does
+            raise ValueError(
+                f"endpoint {name!r}: max_cost: ${self.max_cost:g} caps nothing, the endpoint has no prices "
+                "(price_prompt_per_1k and price_completion_per_1k are 0, so every call costs $0); set its prices "
+                "in USD per 1k tokens, or drop max_cost"
+            )
+        register_key_env(self.api_key_env)  # from now on its value is redacted from every log (hpo.redact)
         if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or not self.timeout > 0:
             raise ValueError(f"endpoint {name!r}: timeout must be a number of seconds > 0, got {self.timeout!r}")
 
@@ -112,6 +129,7 @@ class EndpointConfig:
         """Read the key from the environment at call time; a one-line error if the variable is missing."""
         if self.embedded or not self.api_key_env:
             return "sk-no-key-required"
+        register_key_env(self.api_key_env)  # whatever reads a key can leak it: redact it from now on
         key = os.environ.get(self.api_key_env)
         if not key:
             raise RuntimeError(f"endpoint {self.name!r}: environment variable {self.api_key_env} is not set")

@@ -13,6 +13,13 @@ spent, ledger path) and sends nothing. After the reply it *settles* the differen
 reported. A failed call keeps its reservation (the provider may have billed it). Cached replies cost nothing and
 are never charged, so raising the cap and rerunning resumes where the study stopped, without paying twice.
 
+Why the ledger is checked at every read: its sum decides whether a call is sent, so a line that lowers it lifts
+the cap for every later job. Each line must be a JSON object with ``what`` (``reserve`` or ``settle``), a finite
+``usd`` and a ``key``; a reservation is >= 0, and a settlement may lower only what its key reserved (the running sum
+per key never goes below 0: a settle replaces the upper bound by the reported cost, which is >= 0). A line that
+breaks this (a hand edit, a foreign write, a torn write) stops every capped call with one :class:`LedgerError` line
+naming the file and the line number: the bill is unknown, so nothing is sent until a person fixes that line.
+
 The lock is ``fcntl.lockf`` (POSIX record locks, which NFS v3 with lockd and v4 honour; ``flock`` is emulated with
 them on Linux NFS) plus a thread lock, because POSIX locks do not exclude threads of one process (a job sends up to
 ``concurrency`` requests at once).
@@ -44,6 +51,14 @@ _THREAD_LOCKS_GUARD = threading.Lock()
 
 class SpendingCapReached(RuntimeError):
     """The next call would cross an endpoint's ``max_cost``; nothing was sent. The message is one line."""
+
+
+class LedgerError(SpendingCapReached):
+    """The ledger holds a line that is no charge (corrupt, negative, non-finite), so what was spent is unknown and
+    nothing is sent. A :class:`SpendingCapReached`: every caller that stops on the cap stops on this, with one line."""
+
+
+SUM_TOLERANCE = 1e-9  # USD: float rounding of reserve + settle, far below any call's price
 
 
 def spend_env(ledger_dir: str | Path, caps: dict[str, float]) -> str:
@@ -98,10 +113,47 @@ class Ledger:
             finally:
                 fcntl.lockf(f, fcntl.LOCK_UN)
 
-    @staticmethod
-    def _sum(f: Any) -> float:
+    def _sum(self, f: Any) -> float:
+        """The ledger's total, every line checked (see the module docstring); :class:`LedgerError` on the first bad
+        one."""
         f.seek(0)
-        return sum(json.loads(line)["usd"] for line in f if line.strip())
+        total, per_key = 0.0, {}
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            what, usd, key = self._parse(line, number)
+            if what == "reserve" and usd < 0:
+                raise self._bad(number, f"a reserve of ${usd:.6g} (a reservation is >= 0)")
+            per_key[key] = per_key.get(key, 0.0) + usd
+            if per_key[key] < -SUM_TOLERANCE:
+                why = "a settle lowers only what its key reserved"
+                raise self._bad(number, f"a settle of ${usd:.6g} takes key {key!r} below $0 ({why})")
+            total += usd
+        return total
+
+    def _parse(self, line: str, number: int) -> tuple[str, float, str]:
+        """One line -> (what, usd, key), or :class:`LedgerError` naming the line."""
+        try:
+            record = json.loads(line)
+        except ValueError as err:
+            raise self._bad(number, f"not JSON ({err})") from None
+        if not isinstance(record, dict):
+            raise self._bad(number, "not a JSON object")
+        what, usd, key = record.get("what"), record.get("usd"), record.get("key")
+        if what not in ("reserve", "settle"):
+            raise self._bad(number, f"`what` is {what!r}, not 'reserve' or 'settle'")
+        if isinstance(usd, bool) or not isinstance(usd, (int, float)) or not math.isfinite(usd):
+            raise self._bad(number, f"`usd` is {usd!r}, not a finite number")
+        if not isinstance(key, str):
+            raise self._bad(number, f"`key` is {key!r}, not a string")
+        return what, float(usd), key
+
+    def _bad(self, number: int, why: str) -> LedgerError:
+        return LedgerError(
+            f"endpoint {self.name!r}: spending ledger {self.path} line {number}: {why}; what was spent is unknown, "
+            "so no call is sent: correct or delete that line (the jobs write only reserve >= 0 and settle lines), "
+            "then rerun"
+        )
 
     def _append(self, f: Any, what: str, usd: float, key: str) -> None:
         record = {"t": round(time.time(), 3), "what": what, "usd": usd, "key": key[:16], "job": _job()}
@@ -118,6 +170,7 @@ class Ledger:
 
     def reserve(self, usd: float, key: str) -> None:
         """Charge ``usd`` before a call, or raise :class:`SpendingCapReached` (and charge nothing)."""
+        _check_usd("reservation", usd)
         with self._locked() as f:
             spent = self._sum(f)
             if spent + usd > self.cap * (1 + 1e-9) + 1e-12:
@@ -130,9 +183,17 @@ class Ledger:
 
     def settle(self, reserved: float, actual: float, key: str) -> None:
         """Replace a reservation by the cost the endpoint reported (one correcting line; none if they agree)."""
+        _check_usd("reported cost", actual)
         if not math.isclose(reserved, actual, rel_tol=1e-12, abs_tol=1e-15):
             with self._locked() as f:
                 self._append(f, "settle", actual - reserved, key)
+
+
+def _check_usd(what: str, usd: float) -> None:
+    """A charge is a finite number >= 0: anything else would lower the ledger and lift the cap (a bug upstream:
+    prices and usage are checked before they get here)."""
+    if isinstance(usd, bool) or not isinstance(usd, (int, float)) or not 0 <= usd < math.inf:
+        raise ValueError(f"spending ledger: a {what} must be a finite number of USD >= 0, got {usd!r}")
 
 
 def _job() -> str:

@@ -55,7 +55,31 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def nearest_on_grid(values: list[Any], x: float, *, log: bool) -> Any:
+    """The grid value nearest to ``x`` (in log space on a log grid); outside the grid, the nearer end.
+
+    The ends are decided first because distances cannot: ``abs(v - inf)`` is ``inf`` for every level (and
+    ``abs(v - 1e308)`` rounds to 1e308 for every level), so ``min`` returned the *first* level and ``+Infinity`` for
+    ``width`` became 16 instead of 1024. On a log grid, ``-inf``, zero and negative numbers (no logarithm) are below
+    every level and take the smallest. The grid's own order is not trusted to be sorted: the ends are min and max.
+    """
+    low, high = min(values), max(values)
+    if x >= high:
+        return high
+    if x <= low:
+        return low
+    if log:  # low < x < high and log grids hold positive numbers only, so log(x) is defined
+        return min(values, key=lambda v: abs(math.log(v) - math.log(x)))
+    return min(values, key=lambda v: abs(v - x))
+
+
 def snap(hp: Any, value: Any, notes: list[str]) -> tuple[Any, str | None]:
+    """One hyperparameter's value, repaired (the repair noted in ``notes``), or an error for the model to fix.
+
+    Numbers outside a range or grid (``±inf`` included, which JSON models write as ``Infinity``) go to the nearer
+    end: the model asked for "as large as possible", never for the smallest value. NaN is not a direction; it is
+    an error, so the model is asked again.
+    """
     values = allowed_values(hp)
     if values is not None:
         if value in values and type(value) is type(values[values.index(value)]):
@@ -69,10 +93,7 @@ def snap(hp: Any, value: Any, notes: list[str]) -> tuple[Any, str | None]:
         x = _number(value)
         if x is None or math.isnan(x):
             return None, f"{hp.name}: {value!r} is not a number; allowed: {values}"
-        if is_log_scale(hp) and x > 0:
-            best = min(values, key=lambda v: abs(math.log(v) - math.log(x)))
-        else:
-            best = min(values, key=lambda v: abs(v - x))
+        best = nearest_on_grid(values, x, log=is_log_scale(hp))
         if best != value:
             notes.append(f"{hp.name}: snapped {value!r} to {best!r}")
         return best, None

@@ -10,6 +10,11 @@ attempt gets a fresh deadline and the final error can say what the endpoint retu
 Every failure ends in one :class:`EndpointError` line naming the endpoint and what it returned (HTTP status,
 content type, the first bytes of the body), or the deadline it missed. Split from :mod:`hpo.llm.client`, which
 builds the request, owns the cache and the accounting, and hands each uncached request to :func:`send`.
+
+Everything the endpoint returns passes :func:`hpo.redact.redact` here, before any of it reaches a log, a cache entry
+or an error: an endpoint may echo the request's ``Authorization`` header in its body. The usage it reports is
+checked here too (:func:`_usage`): it is what the spending ledger settles, so a negative, non-finite or impossible
+count would be a credit that lifts the cap; such a reply is an endpoint fault, never charged as reported.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import math
 import threading
 import time
 from typing import TYPE_CHECKING, Any
+
+from hpo.redact import redact
 
 if TYPE_CHECKING:
     from hpo.llm.endpoint import EndpointConfig
@@ -29,6 +37,11 @@ log = logging.getLogger(__name__)
 BODY_HEAD = 120  # bytes of an unusable body quoted in an error
 RETRY_STATUSES = frozenset({408, 409, 429})  # plus every 5xx: the statuses the openai client itself retries
 MAX_BACKOFF = 8.0  # seconds between attempts after a connection error or a retryable status
+# Reported usage above these is no count of this call: 10 million prompt tokens is 5x the largest context window
+# offered today (2M); completion tokens may exceed the request's max_tokens by a server's stop and template tokens,
+# and by no more: beyond that the endpoint ignored max_tokens, so the reservation was no upper bound of the bill.
+MAX_PROMPT_TOKENS = 10_000_000
+COMPLETION_SLACK = 64
 
 # The watchdog of the attempt running in this thread; read by the HTTP request hook.
 _WATCHDOG: contextvars.ContextVar[_Watchdog | None] = contextvars.ContextVar("hpo_llm_watchdog", default=None)
@@ -49,10 +62,11 @@ class _AttemptFailed(Exception):
 
 
 def describe_response(status: int, content_type: str | None, body: bytes) -> str:
-    """``HTTP 200, content-type text/html, body b'<html>...'`` (the first bytes only, one line)."""
+    """``HTTP 200, content-type text/html, body b'<html>...'`` (the first bytes only, one line, keys redacted: a
+    body may echo the request's ``Authorization`` header, and the cut may leave only the start of the key)."""
     head = body[:BODY_HEAD]
     more = f"... ({len(body)} bytes)" if len(body) > BODY_HEAD else ""
-    return f"HTTP {status}, content-type {content_type or 'none'}, body {head!r}{more}"
+    return redact(f"HTTP {status}, content-type {content_type or 'none'}, body {head!r}{more}")
 
 
 class _Watchdog:
@@ -121,7 +135,8 @@ def send(
     """One request: attempts under a deadline each, retries with backoff, one :class:`EndpointError` line at the end.
 
     ``server`` is the embedded server behind ``client`` (if any): when it died, no retry is made and its last
-    words are the error.
+    words are the error. Usage that is no token count (:func:`check_usage`) fails the call without a retry: an
+    endpoint that misreports once will again, and every retry may be billed.
     """
     attempts = ep.retries + 1
     for attempt in range(1, attempts + 1):
@@ -129,14 +144,19 @@ def send(
         token = _WATCHDOG.set(watchdog)
         try:
             with watchdog:
-                return _attempt(client, kwargs, watchdog, ep.timeout, server)
+                text, pt, ct, logprobs = _attempt(client, kwargs, watchdog, ep.timeout, server)
+                check_usage(pt, ct, kwargs.get("max_tokens"))
+                return redact(text), int(pt or 0), int(ct or 0), logprobs
         except _AttemptFailed as failure:
+            detail = redact(failure.detail)
             if not failure.retry or attempt == attempts:
                 raise EndpointError(
-                    f"{ep.label()} failed after {attempt} attempt{'s' if attempt > 1 else ''} "
-                    f"(retries: {ep.retries}): {failure.detail}"
+                    redact(
+                        f"{ep.label()} failed after {attempt} attempt{'s' if attempt > 1 else ''} "
+                        f"(retries: {ep.retries}): {detail}"
+                    )
                 ) from None
-            log.info("%s attempt %d/%d failed (%s); retrying", ep.label(), attempt, attempts, failure.detail)
+            log.info("%s attempt %d/%d failed (%s); retrying", ep.label(), attempt, attempts, detail)
             if failure.backoff:
                 time.sleep(failure.wait if failure.wait is not None else min(0.5 * 2 ** (attempt - 1), MAX_BACKOFF))
         finally:
@@ -146,8 +166,9 @@ def send(
 
 def _attempt(
     client: Any, kwargs: dict[str, Any], watchdog: _Watchdog, timeout: float, server: Any
-) -> tuple[str, int, int, list[dict[str, float]] | None]:
-    """One request under ``watchdog`` -> (text, prompt tokens, completion tokens, token log-probabilities)."""
+) -> tuple[str, Any, Any, list[dict[str, float]] | None]:
+    """One request under ``watchdog`` -> (text, prompt tokens, completion tokens, token log-probabilities); the
+    token counts as the endpoint reported them (unchecked)."""
     import openai
 
     try:
@@ -188,10 +209,10 @@ def _retry_after(value: str | None) -> float | None:
 
 def _parse_envelope(
     status: int, content_type: str | None, body: bytes
-) -> tuple[str, int, int, list[dict[str, float]] | None]:
+) -> tuple[str, Any, Any, list[dict[str, float]] | None]:
     """A chat-completion body -> (text, prompt tokens, completion tokens, token log-probabilities or None); anything
     that is not one (HTML, non-JSON, no ``choices``) fails the attempt with what was returned. Empty content is
-    returned as ``""``."""
+    returned as ``""``; the token counts as reported (``None`` when absent), for :func:`check_usage`."""
 
     def bad(why: str) -> _AttemptFailed:
         return _AttemptFailed(f"{why}: {describe_response(status, content_type, body)}", retry=True)
@@ -211,7 +232,7 @@ def _parse_envelope(
         raise bad("`choices[0].message.content` is not a string")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     logprobs = _token_logprobs(choices[0].get("logprobs"))
-    return content or "", _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens")), logprobs
+    return content or "", usage.get("prompt_tokens"), usage.get("completion_tokens"), logprobs  # checked by send
 
 
 def _token_logprobs(block: Any) -> list[dict[str, float]] | None:
@@ -232,5 +253,24 @@ def _token_logprobs(block: Any) -> list[dict[str, float]] | None:
     return out
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+def check_usage(prompt_tokens: Any, completion_tokens: Any, max_tokens: Any) -> None:
+    """Fail the attempt (no retry) unless each reported count is absent (``None``: the client then keeps the
+    reservation) or a whole number from 0 to its bound: :data:`MAX_PROMPT_TOKENS` prompt tokens, ``max_tokens`` +
+    :data:`COMPLETION_SLACK` completion tokens. The ledger settles what is reported, so a negative count would be a
+    credit that lifts the spending cap for every later job, and NaN or a huge count would poison the bill."""
+    completion_bound = max_tokens + COMPLETION_SLACK if isinstance(max_tokens, int) else MAX_PROMPT_TOKENS
+    for field, value, bound in (
+        ("prompt_tokens", prompt_tokens, MAX_PROMPT_TOKENS),
+        ("completion_tokens", completion_tokens, completion_bound),
+    ):
+        if value is None:
+            continue
+        whole = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not (whole and value == int(value) and 0 <= value <= bound):
+            why = f"max_tokens {max_tokens} + {COMPLETION_SLACK}" if field == "completion_tokens" else f"{bound:,}"
+            raise _AttemptFailed(
+                f"the reply's usage.{field} is {value!r}, not a token count of one call (a whole number from 0 to "
+                f"{why}); the spending ledger keeps the call's reservation and settles nothing: fix or replace "
+                "the endpoint",
+                retry=False,
+            )

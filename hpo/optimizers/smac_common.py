@@ -3,6 +3,9 @@
 SMAC resumes silently from an existing output directory, or blocks on ``input()`` when it finds a mismatching one;
 we therefore always pass ``overwrite=True`` and a fresh per-job temporary ``output_directory``, and never save the
 run history on each tell (that would add file I/O to the measured optimizer time).
+
+Runs reproduce across processes: the facade's acquisition maximizer goes through
+:func:`hpo.optimizers.smac_order.order_independent` (SMAC's local search iterated a ``set`` of configurations).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class SMACBase(Optimizer):
         import smac
         from smac.runhistory.dataclasses import TrialInfo, TrialValue
 
+        from hpo.optimizers.smac_order import order_independent  # imports SMAC: never at planning
+
         self._TrialInfo, self._TrialValue = TrialInfo, TrialValue
         self._outdir = tempfile.mkdtemp(prefix="smac-")
         facade = getattr(smac, self.FACADE)
@@ -42,12 +47,16 @@ class SMACBase(Optimizer):
             initial_design=facade.get_initial_design(scenario, n_configs=0),
             overwrite=True,
             logging_level=self.params["logging_level"],
-            **self._facade_kwargs(scenario, facade),
+            **{
+                "acquisition_maximizer": order_independent(facade.get_acquisition_maximizer(scenario)),
+                **self._facade_kwargs(scenario, facade),
+            },
         )
         self._asked: dict[Any, Any] = {}
 
     def _facade_kwargs(self, scenario: Any, facade: Any) -> dict[str, Any]:
-        """Extra facade components (model, acquisition) derived from ``params``."""
+        """Extra facade components (model, acquisition) derived from ``params``; an ``acquisition_maximizer`` given
+        here replaces the default one and must go through :func:`hpo.optimizers.smac_order.order_independent` too."""
         return {}
 
     @staticmethod
