@@ -158,14 +158,16 @@ def check_custom_benchmarks(custom: dict[str, Any], used: list[str], noisy: bool
             raise StudyConfigError(f"config error: custom_benchmarks.{name}: {err}") from None
 
 
-def resolve_budgets(given: list[int] | None, filled: list[int], n_trials: int) -> list[int]:
+def resolve_budgets(given: list[int] | None, filled: list[int], n_trials: int, default: list[int]) -> list[int]:
     """The reporting budgets, sorted, with ``n_trials`` added.
 
     A budget the user gave above ``n_trials`` is refused (a silently dropped budget reads as "reported" in the
     config and is missing from every table); the schema's default budgets are meant for any study size and are
     clipped.
     """
-    if given is not None:
+    # Snakemake's `validate` writes the schema's default into the config a job process reads: that list is the
+    # default, not the user's choice, wherever it comes from.
+    if given is not None and list(given) != list(default):
         over = sorted(b for b in given if b > n_trials)
         if over:
             raise StudyConfigError(
@@ -217,7 +219,8 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
     cfg.setdefault("llm_cache", f"{cfg['results']}/llm_cache")
     if cfg["n_init"] > cfg["n_trials"]:
         raise StudyConfigError(f"config error: n_init: {cfg['n_init']} exceeds n_trials={cfg['n_trials']}")
-    cfg["budgets"] = resolve_budgets(config.get("budgets"), cfg["budgets"], cfg["n_trials"])
+    default = schema["properties"]["budgets"]["default"]
+    cfg["budgets"] = resolve_budgets(config.get("budgets"), cfg["budgets"], cfg["n_trials"], default)
     cfg["groups"] = resolve_groups(cfg)  # hpo.study_groups: one model per contrast
     check_separate_roots(cfg)
     check_output_dirs(cfg)
