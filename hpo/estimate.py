@@ -52,7 +52,7 @@ PROFILES: dict[str, Profile] = {
     # mm_llm*: the llm prompt plus three images (IMAGE_TOKENS each); not measurable with the text-only SmolLM2
     "mm_llm": Profile(prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
     "mm_llm_blank": Profile(prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
-    # llm_tpe: the llm prompt every llm_every-th trial (default 2), TPE otherwise
+    # llm_tpe: calls per trial from the kind's calls_per_trial (sllmbo: q^2 + (1 - q) q d), the llm prompt's size
     "llm_tpe": Profile(prompt_scale=1.0, completion_per_call=74.0, latency=26.6),
     # llambo_lite (defaults n_candidates 3, n_templates 2): 3 sampler + 2 surrogate calls a trial, up to 3 at once
     "llambo_lite": Profile(prompt_scale=1.06, completion_per_call=67.0, overlap=3, latency=20.0),

@@ -55,7 +55,7 @@ def resolve_endpoints(cfg: dict[str, Any], written: dict[str, Any] | None = None
     ``embedded`` default of ``llm``'s schema (without it, that default counts as named).
     """
     from hpo.llm.endpoint import EMBEDDED, EndpointConfig
-    from hpo.optimizers import LLM_KINDS, VISION_KINDS
+    from hpo.optimizers import LLM_KINDS, VISION_KINDS, get_class
     from hpo.optimizers.registry import get
 
     endpoints = {EMBEDDED: {"embedded": True}, **(cfg.get("endpoints") or {})}
@@ -90,6 +90,10 @@ def resolve_endpoints(cfg: dict[str, Any], written: dict[str, Any] | None = None
                 f"allowed: {', '.join(resolved)}"
             )
         endpoint = resolved[ep_name]
+        if endpoint.embedded and getattr(get_class(kind), "EMBEDDED_ALTERNATIVE", None):
+            from hpo.optimizers.llambo import refusal
+
+            raise StudyConfigError(f"config error: methods.{name}: {refusal(kind)}")
         if kind in VISION_KINDS and not endpoint.vision:
             raise StudyConfigError(
                 f"config error: methods.{name}.params.endpoint: {kind} sends images but endpoint "

@@ -41,11 +41,13 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("cache_hits", pa.int64(), "LLM: calls of this trial answered from the reply cache"),
     ("raw_reply", pa.string(), "LLM: the model's last raw reply"),
     ("rationale", pa.string(), "LLM: the model's stated reason, if it gave one"),
-    # Repetition guard of every LLM kind (null on noisy benchmarks, where repeating a configuration is not waste).
+    # Repetition guard of every LLM kind (null on noisy benchmarks, where repeating a configuration is not waste;
+    # llambo and llambo_lite count the evaluated candidates their samplers drop on every benchmark).
     ("proposals", pa.int64(), "LLM: configurations parsed from this trial's replies, duplicates included"),
     ("duplicates", pa.int64(), "LLM: proposals repeating an evaluated configuration (re-asked or dropped)"),
     # llambo / llambo_lite only: the candidate sampler and the surrogate that chose among the candidates.
     ("target_loss", pa.float64(), "LLAMBO: the target loss the candidate sampler was asked for"),
+    ("invalid", pa.int64(), "llambo: sampler proposals dropped as outside the space (key, range, ordinal tolerance)"),
     ("sampler_rounds", pa.int64(), "LLAMBO: candidate-sampler rounds run (llambo resamples until enough candidates)"),
     ("n_candidates", pa.int64(), "LLAMBO: distinct new valid candidates after deduplication"),
     ("candidate", pa.int64(), "LLAMBO: 1-based sampler index of the chosen candidate"),

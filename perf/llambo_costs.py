@@ -14,6 +14,7 @@ Usage: python perf/llambo_costs.py [--benchmark mlp-credit_g] [--n-init 5]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -35,7 +36,9 @@ PLAN: dict[str, tuple[int, dict[str, Any]]] = {
 PRICES = {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00)}  # USD per 1M tokens (input, output), 2025 list
 
 
-def _role(schema: dict[str, Any]) -> str:
+def _role(schema: dict[str, Any] | None, messages: list[dict[str, Any]]) -> str:
+    if schema is None:  # the published llambo: free-text answers; its sampler asks for a target performance
+        return "sampler" if "Recommend a configuration" in messages[-1]["content"] else "surrogate"
     props = schema.get("properties", {})
     return "sampler" if "config" in props or "configs" in props else "surrogate"
 
@@ -43,6 +46,7 @@ def _role(schema: dict[str, Any]) -> str:
 def measure(benchmark: str, n_init: int) -> dict[str, dict[str, Any]]:
     import hpo.benchmarks as B
     from hpo.llm.client import LLMClient
+    from hpo.llm.server import EmbeddedServer
     from hpo.optimizers import params_schema
     from hpo.runner import RunSpec, run
     from hpo.study import fill_defaults
@@ -55,7 +59,13 @@ def measure(benchmark: str, n_init: int) -> dict[str, dict[str, Any]]:
         t0 = time.perf_counter()
         reply = original(self, messages, schema, sampling)
         calls.append(
-            (current["kind"], _role(schema), time.perf_counter() - t0, reply.prompt_tokens, reply.completion_tokens)
+            (
+                current["kind"],
+                _role(schema, messages),
+                time.perf_counter() - t0,
+                reply.prompt_tokens,
+                reply.completion_tokens,
+            )
         )
         return reply
 
@@ -63,10 +73,16 @@ def measure(benchmark: str, n_init: int) -> dict[str, dict[str, Any]]:
     out = {}
     for kind, (n_after, extra) in PLAN.items():
         current["kind"] = kind
-        base = {"endpoint": "embedded", "endpoint_config": {"embedded": True}, "cache": "off", **extra}
-        params = fill_defaults(params_schema(kind), base)
-        spec = RunSpec(benchmark, kind, kind, seed=0, n_trials=n_init + n_after, n_init=n_init, params=params)
-        with tempfile.TemporaryDirectory() as cache:
+        with contextlib.ExitStack() as stack:
+            if kind == "llambo":  # refused on the embedded model: the same server, named as a loopback endpoint
+                url = stack.enter_context(EmbeddedServer())
+                ep = {"base_url": url, "model": "SmolLM2-135M-Instruct", "structured_output": "none", "timeout": 600}
+                base = {"endpoint": "loopback", "endpoint_config": ep, "cache": "off", **extra}
+            else:
+                base = {"endpoint": "embedded", "endpoint_config": {"embedded": True}, "cache": "off", **extra}
+            params = fill_defaults(params_schema(kind), base)
+            spec = RunSpec(benchmark, kind, kind, seed=0, n_trials=n_init + n_after, n_init=n_init, params=params)
+            cache = stack.enter_context(tempfile.TemporaryDirectory())
             df = run(spec, B.make(benchmark), cache_dir=cache)[0].to_pandas()
         wall = df["wall_time"].diff().iloc[n_init:].tolist()
         out[kind] = {"df": df, "wall": wall, "params": params}

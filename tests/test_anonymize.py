@@ -240,7 +240,15 @@ def test_classical_kinds_ignore_the_option(tmp_path: Path) -> None:
 
 
 def _any_kind(request: dict[str, Any]) -> str:
-    """Proposals and insight questions from the schema; LLAMBO's surrogate gets one loss per candidate."""
+    """Proposals and insight questions from the schema; LLAMBO's surrogate gets one loss per candidate. The
+    published llambo sends no schema: its sampler gets the allowed values the prompt lists (a new one each call)."""
+    if "response_format" not in request:
+        text = request["messages"][-1]["content"]
+        if "Recommend a configuration" not in text:
+            return "## 0.700000 ##"
+        grids = re.findall(r"^- (\w+):  \(ordinal, must take value in (\[.*\])\)$", text, flags=re.M)
+        k = len(text) % 3  # not an evaluated point every time: the sampler resamples until enough are new
+        return "## " + ", ".join(f"{n}: {json.loads(v)[k + i % 2]}" for i, (n, v) in enumerate(grids)) + " ##"
     props = request["response_format"]["json_schema"]["schema"]["properties"]
     if "losses" in props:  # llambo_lite: one batched request per variant
         return json.dumps({"losses": [0.3 + 0.01 * i for i in range(props["losses"].get("minItems", 1))]})
@@ -251,7 +259,13 @@ def _any_kind(request: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize(
     ("kind", "params"),
-    [("llm", {}), ("llm_tpe", {"llm_every": 1}), ("llambo", {}), ("llambo_lite", {}), ("mm_llm_blank", {})],
+    [
+        ("llm", {}),
+        ("llm_tpe", {"mix": "alternate", "llm_every": 1}),
+        ("llambo", {}),
+        ("llambo_lite", {}),
+        ("mm_llm_blank", {}),
+    ],
 )
 def test_every_llm_kind_is_anonymized_at_the_harness(tmp_path: Path, kind: str, params: dict[str, Any]) -> None:
     with FakeOpenAI(_any_kind) as fake:

@@ -22,7 +22,11 @@ def embedded_study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wd = tmp_path_factory.mktemp("embedded")
     cfg = {
         "benchmarks": ["nb201-cifar10"],
-        "methods": {"llm": {"kind": "llm"}, "llambo_lite": {"kind": "llambo_lite"}, "llm_tpe": {"kind": "llm_tpe"}},
+        "methods": {
+            "llm": {"kind": "llm"},
+            "llambo_lite": {"kind": "llambo_lite"},
+            "llm_tpe": {"kind": "llm_tpe", "params": {"mix": "alternate"}},
+        },
         "seeds": [0],
         "n_trials": 6,
         "n_init": 3,
@@ -55,7 +59,7 @@ def test_llambo_and_llm_tpe_end_to_end(embedded_study: Path) -> None:
     assert (trials["n_candidates"] >= 1).all() and (trials["proposals"] >= trials["n_candidates"]).all()
     hybrid = pd.read_parquet(runs / "llm_tpe" / "0.parquet")
     after_init = hybrid[hybrid["trial"] > 3].set_index("trial")
-    # llm_every = 2: TPE, model, TPE after the initial design
+    # mix: alternate, llm_every = 2: TPE, model, TPE after the initial design (the default mix: tests/test_llambo.py)
     assert after_init.loc[4, "origin"] == "tpe" and pd.isna(after_init.loc[4, "attempts"])
     assert after_init.loc[5, "origin"] in LLM_ROWS and after_init.loc[5, "completion_tokens"] > 0
     assert after_init.loc[6, "origin"] == "tpe"

@@ -47,7 +47,7 @@ def study(**overrides: Any) -> dict[str, Any]:
 
 CONTRADICTIONS = [
     (
-        {"kind": "llm_tpe", "params": {"llm_every": 0, "llm_after_stale": 0}},
+        {"kind": "llm_tpe", "params": {"mix": "alternate", "llm_every": 0, "llm_after_stale": 0}},
         "config error: methods.m.params: the model would never propose (llm_every or p_llm is 0 and "
         "llm_after_stale is 0); use optuna_tpe",
     ),
@@ -87,7 +87,12 @@ def test_the_job_refuses_what_planning_refuses() -> None:
 
     cls = KINDS["llm_tpe"].cls()
     with pytest.raises(ValueError, match="the model would never propose"):
-        cls(ConfigurationSpace({"x": (0.0, 1.0)}), seed=0, n_trials=3, params={"llm_every": 0, "llm_after_stale": 0})
+        cls(
+            ConfigurationSpace({"x": (0.0, 1.0)}),
+            seed=0,
+            n_trials=3,
+            params={"mix": "alternate", "llm_every": 0, "llm_after_stale": 0},
+        )
 
 
 def test_every_kind_declares_its_cross_field_rules_as_a_classmethod() -> None:
@@ -225,7 +230,7 @@ def test_results_and_logs_side_by_side_pass() -> None:
 
 @pytest.mark.slow
 def test_snakemake_dry_run_stops_on_a_contradiction_with_one_line(tmp_path: Path) -> None:
-    cfg = study(methods={"rs": {"kind": "random_search"}, "mix": {"kind": "llm_tpe", "params": {"llm_every": 0}}})
+    cfg = study(methods={"rs": {"kind": "random_search"}, "mix": {"kind": "llm_tpe", "params": {"p_llm": 0.0}}})
     cfg["methods"]["mix"]["params"]["llm_after_stale"] = 0
     (tmp_path / "study.yaml").write_text(yaml.safe_dump(cfg))
     proc: subprocess.CompletedProcess = snakemake(

@@ -125,6 +125,7 @@ class LiveMLBenchmark(SeededBenchmark):
                 "task": "classification",
                 "n_samples": int(split.y_train.size + split.y_valid.size),
                 "n_features": int(split.x_train.shape[1]),
+                "n_categorical": 0,  # sklearn's breast_cancer, digits and wine: numerical features only
                 "n_classes": split.n_classes,
                 "metric": "balanced accuracy",
             },

@@ -37,7 +37,7 @@ def request_key(request: dict[str, Any]) -> str:
 
 
 def reply_key_material(
-    endpoint_identity: str, request: dict[str, Any], dialect: str, schema: dict[str, Any]
+    endpoint_identity: str, request: dict[str, Any], dialect: str, schema: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Everything that decides what the model answers: who answers, what was sent (model, messages, sampling
     parameters, ``response_format``), the dialect and the schema (also when the ``none`` dialect does not send it).
@@ -51,7 +51,7 @@ def reply_key_material(
     }
 
 
-def reply_key(endpoint_identity: str, request: dict[str, Any], dialect: str, schema: dict[str, Any]) -> str:
+def reply_key(endpoint_identity: str, request: dict[str, Any], dialect: str, schema: dict[str, Any] | None) -> str:
     """The cache key of one chat request to one endpoint."""
     return request_key(reply_key_material(endpoint_identity, request, dialect, schema))
 

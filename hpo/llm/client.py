@@ -38,8 +38,11 @@ class Reply:
     paid_latency: float = 0.0  # seconds the call that paid for this text took (a hit: from its cache entry)
 
 
-def response_format(dialect: str, schema: dict[str, Any]) -> dict[str, Any] | None:
-    """OpenAI takes ``json_schema``; llama-cpp-python's server takes ``json_object`` + ``schema``; ``none`` = parse."""
+def response_format(dialect: str, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """OpenAI takes ``json_schema``; llama-cpp-python's server takes ``json_object`` + ``schema``; ``none`` = parse.
+    No schema (a free-text answer, e.g. LLAMBO's ``## ... ##`` markers): no response format."""
+    if schema is None:
+        return None
     if dialect == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": "proposal", "schema": schema, "strict": False}}
     if dialect == "json_object":
@@ -99,7 +102,7 @@ class LLMClient:
             return self._client
 
     def complete(
-        self, messages: list[dict[str, Any]], schema: dict[str, Any], sampling: dict[str, Any] | None = None
+        self, messages: list[dict[str, Any]], schema: dict[str, Any] | None, sampling: dict[str, Any] | None = None
     ) -> Reply:
         """One chat completion (or its cached reply). ``sampling`` overrides request fields for this call: a
         per-sample ``seed`` (independent samples of one prompt must differ in the request, else the cache and the

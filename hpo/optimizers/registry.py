@@ -103,8 +103,8 @@ KINDS: dict[str, MethodKind] = {
         MethodKind(
             "llm_tpe",
             "hpo.optimizers.llm_tpe:LLMTPEOptimizer",
-            "SLLMBO-inspired LLM-TPE: Optuna TPE with LLM proposals mixed in (alternating, or SLLMBO's random "
-            "mixing per configuration or per parameter; also after TPE stagnates)",
+            "SLLMBO's LLM-TPE sampler: Optuna TPE (SLLMBO's settings) and the model mixed by SLLMBO's coins, a "
+            "whole configuration or one call per hyperparameter (also: alternating, random, after TPE stagnates)",
             packages=(*LLM_PACKAGES, "optuna"),
             llm=True,
         ),
