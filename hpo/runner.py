@@ -19,6 +19,7 @@ import numpy as np
 from hpo import __version__
 from hpo.anonymize import Anonymized
 from hpo.benchmarks.base import Benchmark
+from hpo.benchmarks.multi_fidelity import is_multi_fidelity
 from hpo.optimizers.base import Optimizer, RunContext
 from hpo.space import config_json, initial_design, stable_seed
 
@@ -153,6 +154,17 @@ def make_optimizer(
     return build(bench.space)
 
 
+ROW_CAP = 1000  # multi-fidelity runs: at most this many evaluations per full-fidelity evaluation of budget
+
+
+def _more(done: int, spent: float, budget: int, multi_fidelity: bool) -> bool:
+    """Whether the run goes on: ``budget`` trials, or on a multi-fidelity benchmark ``budget`` full-fidelity
+    evaluations' worth of normalized cost (the last evaluation may overshoot by less than one)."""
+    if not multi_fidelity:
+        return done < budget
+    return spent < budget - 1e-9 and done < ROW_CAP * budget
+
+
 def run(
     spec: RunSpec,
     bench: Benchmark,
@@ -180,20 +192,34 @@ def run(
     shared_init = opt.uses_shared_initial_design
     cols: dict[str, list[Any]] = {name: [] for name in SCHEMA.names}
     best_loss, inc_json, inc_true, cum_cost = np.inf, "", np.nan, 0.0
+    mf = is_multi_fidelity(bench)
+    if getattr(opt, "MULTI_FIDELITY", False) and not mf:
+        raise ValueError(f"method kind {spec.kind} needs a multi-fidelity benchmark; {spec.benchmark} has no fidelity")
+    inc_fid = -np.inf  # multi-fidelity: the incumbent is the best observed loss at the highest fidelity reached
     progress = _Progress(spec.n_trials)
+    trial = 0
     try:
-        for trial in range(1, spec.n_trials + 1):
+        while _more(trial, cum_cost, spec.n_trials, mf):
+            trial += 1
             t_ask = time.perf_counter()
+            fidelity = None
             if shared_init and trial <= spec.n_init:
                 config, origin, extras = init[trial - 1], "initial_design", {}
             else:
                 proposal = opt.ask()
                 config, origin, extras = proposal.config, proposal.origin, proposal.extras
+                fidelity = proposal.fidelity
                 unknown = set(extras) - set(cols)
                 if unknown:
                     raise ValueError(f"{spec.kind}: proposal extras {sorted(unknown)} are not trajectory columns")
             ask_time = time.perf_counter() - t_ask
-            ev = bench.evaluate(config, rng)
+            if mf:
+                fidelity = bench.check_fidelity(bench.fidelity_max if fidelity is None else fidelity)  # type: ignore[attr-defined]
+                ev = bench.evaluate_at(config, fidelity, rng)  # type: ignore[attr-defined]
+            elif fidelity is not None:
+                raise ValueError(f"{spec.kind} asked for fidelity {fidelity} but {spec.benchmark} has none")
+            else:
+                ev = bench.evaluate(config, rng)
             NonFiniteLoss.check(spec.benchmark, trial, config, ev.loss)  # before the optimizer is told
             t_tell = time.perf_counter()
             opt.tell(config, ev.loss, ev.cost)
@@ -201,8 +227,9 @@ def run(
             cj = config_json(config)
             true = bench.true_loss(config)
             NonFiniteLoss.check(spec.benchmark, trial, config, true, "noise-free loss")  # regret rests on it
-            if ev.loss < best_loss:
-                best_loss, inc_json, inc_true = ev.loss, cj, true
+            fid_rank = fidelity if mf else 0.0
+            if fid_rank > inc_fid or (fid_rank == inc_fid and ev.loss < best_loss):
+                best_loss, inc_json, inc_true, inc_fid = ev.loss, cj, true, fid_rank
             cum_cost += 0.0 if np.isnan(ev.cost) else ev.cost
             row = {
                 **extras,
@@ -217,6 +244,7 @@ def run(
                 "best_loss": best_loss,
                 "incumbent": inc_json,
                 "regret": max(inc_true - ref.f_star, 0.0),
+                "fidelity": fidelity,
                 "eval_cost": ev.cost,
                 "cum_eval_cost": cum_cost,
                 "optimizer_time": opt_time,

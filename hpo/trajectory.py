@@ -27,8 +27,19 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("true_loss", pa.float64(), "noise-free loss of this configuration (mean over the table's seeds)"),
     ("best_loss", pa.float64(), "best observed loss so far"),
     ("incumbent", pa.string(), "configuration with the best observed loss so far (JSON)"),
-    ("regret", pa.float64(), "noise-free loss of the incumbent minus f*; never negative"),
-    ("eval_cost", pa.float64(), "simulated evaluation cost in seconds (table training time; NaN if unknown)"),
+    (
+        "regret",
+        pa.float64(),
+        "noise-free loss of the incumbent minus f*; never negative (multi-fidelity: the "
+        "incumbent is the best observed at the highest fidelity reached, its loss taken at the maximum fidelity)",
+    ),
+    ("fidelity", pa.float64(), "multi-fidelity benchmarks: the fidelity evaluated at (null on the others)"),
+    (
+        "eval_cost",
+        pa.float64(),
+        "simulated evaluation cost in seconds (table training time; NaN if unknown); "
+        "multi-fidelity benchmarks: in full-fidelity evaluations (1.0 at the maximum fidelity)",
+    ),
     ("cum_eval_cost", pa.float64(), "simulated cost so far in seconds"),
     ("optimizer_time", pa.float64(), "seconds spent in ask + tell for this trial"),
     ("wall_time", pa.float64(), "seconds since the job started, at the end of this trial"),

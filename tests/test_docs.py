@@ -22,7 +22,7 @@ DOCS = ROOT / "docs"
 # Pages of the site plus the front page; docs/notes/ holds merge notes, not pages (excluded in docs/conf.py too).
 PAGES = sorted(p for p in DOCS.glob("*.md")) + [ROOT / "README.md"]
 # Paths the docs name that are not in the repository on purpose: what a study writes, other projects' files.
-NOT_OURS = ("results", "logs", "hpobench/", "carps/", "~", "$", "docs/_build")
+NOT_OURS = ("results", "logs", "hpobench/", "carps/", "~", "$", "docs/_build", ".snakemake")
 # Inline-code words that look like module names but are not (the trajectory's metadata key).
 NOT_MODULES = {"hpo.meta"}
 # The file the "adding a method kind" page asks the reader to write.

@@ -39,6 +39,7 @@ def concat_runs(paths: Sequence[str | Path], expected_runs: dict[str, dict[str, 
     """
     import pyarrow as pa
 
+    from hpo.analysis.cost_axis import is_multi_fidelity_run, on_cost_axis
     from hpo.trajectory import check_meta, meta_of, read
 
     tables, bad = [], []
@@ -53,7 +54,10 @@ def concat_runs(paths: Sequence[str | Path], expected_runs: dict[str, dict[str, 
         if mismatch:
             bad.append(mismatch)
             continue
-        tables.append(with_normalized_regret(table, meta))
+        table = with_normalized_regret(table, meta)
+        if is_multi_fidelity_run(table):  # at equal cost: one row per full-fidelity evaluation's worth spent
+            table = on_cost_axis(table, int(meta["spec"]["n_trials"]))
+        tables.append(table)
     if bad:
         raise ValueError(f"{len(bad)} unusable run file(s), delete and rerun to recompute: {'; '.join(bad)}")
     if not tables:

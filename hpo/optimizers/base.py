@@ -50,6 +50,9 @@ class Proposal:
     config: Configuration
     origin: str = "optimizer"
     extras: dict[str, Any] = field(default_factory=dict)
+    # Multi-fidelity kinds: the fidelity to evaluate at (None: the benchmark's maximum). The optimizer remembers
+    # what it asked for, so ``tell`` keeps its signature.
+    fidelity: float | None = None
 
 
 def object_schema(properties: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,134 @@
+"""The harness on a multi-fidelity benchmark: the budget is normalized cost, every row records its fidelity and
+cost, the incumbent is the best observed at the highest fidelity reached (regret at the maximum fidelity), and
+aggregation compares methods at equal cost (:mod:`hpo.analysis.cost_axis`). A toy benchmark and a scripted
+optimizer make every expected number computable by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+from hpo.benchmarks.base import Evaluation, Reference
+from hpo.benchmarks.multi_fidelity import MultiFidelityBenchmark
+from hpo.optimizers.base import Optimizer, Proposal
+from hpo.runner import RunSpec, run
+
+
+@dataclass
+class Quad(MultiFidelityBenchmark):
+    """loss(x, f) = (x - 0.3)^2 + (1 - f / 9) * 0.5 * x on x in [0, 1], fidelity in [1, 9], cost f / 9."""
+
+    id: str = "toy-mf"
+    fidelity_min: float = 1.0
+    fidelity_max: float = 9.0
+    _space: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def space(self) -> Any:
+        if self._space is None:
+            from ConfigSpace import ConfigurationSpace, UniformFloatHyperparameter
+
+            self._space = ConfigurationSpace(seed=0)
+            self._space.add(UniformFloatHyperparameter("x", 0.0, 1.0))
+        return self._space
+
+    def evaluate_at(self, config: Any, fidelity: float, rng: np.random.Generator) -> Evaluation:
+        f = self.check_fidelity(fidelity)
+        x = float(config["x"])
+        return Evaluation((x - 0.3) ** 2 + (1 - f / 9) * 0.5 * x, f / 9)
+
+    def true_loss(self, config: Any) -> float:
+        return (float(config["x"]) - 0.3) ** 2
+
+    @property
+    def reference(self) -> Reference:
+        return Reference(0.0, 0.1, 0.49)
+
+
+# (x, fidelity) the scripted optimizer asks, in order: cheap looks first, then a full evaluation of a worse point.
+SCRIPT = [(0.0, 1), (0.3, 1), (0.9, 3), (0.5, 9), (0.29, 1), (0.31, 9), (0.2, 9), (0.1, 9)]
+
+
+class Scripted(Optimizer):
+    MULTI_FIDELITY = True
+
+    def setup(self) -> None:
+        self.i = 0
+
+    @property
+    def uses_shared_initial_design(self) -> bool:
+        return False
+
+    def ask(self) -> Proposal:
+        from ConfigSpace import Configuration
+
+        x, f = SCRIPT[self.i % len(SCRIPT)]
+        self.i += 1
+        return Proposal(Configuration(self.space, values={"x": x}), fidelity=f)
+
+    def tell(self, config: Any, loss: float, cost: float) -> None:
+        pass
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, n_trials: int) -> Any:
+    import hpo.runner as runner
+
+    monkeypatch.setattr(
+        runner, "make_optimizer", lambda spec, bench, **_: Scripted(bench.space, seed=0, n_trials=n_trials, params={})
+    )
+    monkeypatch.setattr(runner, "package_versions", lambda kind: {}, raising=False)
+    spec = RunSpec("toy-mf", "scripted", "random_search", seed=0, n_trials=n_trials, n_init=0)
+    return run(spec, Quad())
+
+
+def test_budget_is_normalized_cost_and_rows_record_fidelity_and_incumbent(monkeypatch: pytest.MonkeyPatch) -> None:
+    table, meta = _run(monkeypatch, n_trials=2)
+    df = table.to_pandas()
+    # Costs 1/9, 1/9, 3/9, 9/9 -> 14/9 < 2; then 1/9 -> 15/9; then 9/9 -> 24/9 >= 2: the run stops there.
+    assert list(df["fidelity"]) == [1, 1, 3, 9, 1, 9]
+    assert df["eval_cost"].tolist() == pytest.approx([1 / 9, 1 / 9, 3 / 9, 1, 1 / 9, 1])
+    assert df["cum_eval_cost"].iloc[-1] == pytest.approx(24 / 9) and list(df["trial"]) == [1, 2, 3, 4, 5, 6]
+    # Incumbent: best observed at the highest fidelity reached. At f 1, x 0 (0.09) beats x 0.3 (biased: 0.133);
+    # the first f-3 row takes over although it is worse (x 0.9), then f 9: x 0.5 (row 4), x 0.31 (row 6). Regret is
+    # the incumbent's true loss at the maximum fidelity.
+    assert df["regret"].tolist() == pytest.approx([0.09, 0.09, 0.36, 0.04, 0.04, 0.0001])
+    assert meta["f_star"] == 0.0
+
+
+def test_aggregation_compares_at_equal_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hpo.analysis.cost_axis import is_multi_fidelity_run, on_cost_axis
+
+    table, _ = _run(monkeypatch, n_trials=2)
+    assert is_multi_fidelity_run(table)
+    df = on_cost_axis(table, 2).to_pandas()
+    # Checkpoint 1: the last evaluation with cumulative cost <= 1 is row 3 (5/9); checkpoint 2: row 5 (15/9).
+    assert list(df["trial"]) == [1, 2] and df["regret"].tolist() == pytest.approx([0.36, 0.04])
+    assert df["cum_eval_cost"].tolist() == pytest.approx([5 / 9, 15 / 9])
+
+
+def test_full_fidelity_method_on_a_multi_fidelity_benchmark_pays_one_per_trial() -> None:
+    from hpo.analysis.cost_axis import on_cost_axis
+    from hpo.optimizers import params_schema
+    from hpo.study import fill_defaults
+
+    spec = RunSpec(
+        "toy-mf",
+        "rs",
+        "random_search",
+        seed=0,
+        n_trials=5,
+        n_init=2,
+        params=fill_defaults(params_schema("random_search"), {}),
+    )
+    table, _ = run(spec, Quad())
+    df = table.to_pandas()
+    assert len(df) == 5 and (df["fidelity"] == 9).all() and (df["eval_cost"] == 1).all()
+    assert on_cost_axis(table, 5).to_pandas()["regret"].tolist() == df["regret"].tolist()
+
+
+def test_fidelity_outside_the_range_is_one_line() -> None:
+    with pytest.raises(ValueError, match=r"^toy-mf: fidelity 10 is outside \[1.0, 9.0\]$"):
+        Quad().evaluate_at({"x": 0.5}, 10, np.random.default_rng(0))
