@@ -18,7 +18,7 @@ import numpy as np
 
 from hpo import __version__
 from hpo.anonymize import Anonymized
-from hpo.benchmarks.base import Benchmark
+from hpo.benchmarks.base import Benchmark, Evaluation
 from hpo.benchmarks.multi_fidelity import is_multi_fidelity
 from hpo.optimizers.base import Optimizer, RunContext
 from hpo.space import config_json, initial_design, stable_seed
@@ -196,19 +196,20 @@ def run(
     if getattr(opt, "MULTI_FIDELITY", False) and not mf:
         raise ValueError(f"method kind {spec.kind} needs a multi-fidelity benchmark; {spec.benchmark} has no fidelity")
     inc_fid = -np.inf  # multi-fidelity: the incumbent is the best observed loss at the highest fidelity reached
+    paid: dict[str, float] = {}  # multi-fidelity: a configuration's last evaluation's full cost (continuations)
     progress = _Progress(spec.n_trials)
     trial = 0
     try:
         while _more(trial, cum_cost, spec.n_trials, mf):
             trial += 1
             t_ask = time.perf_counter()
-            fidelity = None
+            fidelity, continues = None, False
             if shared_init and trial <= spec.n_init:
                 config, origin, extras = init[trial - 1], "initial_design", {}
             else:
                 proposal = opt.ask()
                 config, origin, extras = proposal.config, proposal.origin, proposal.extras
-                fidelity = proposal.fidelity
+                fidelity, continues = proposal.fidelity, proposal.continues
                 unknown = set(extras) - set(cols)
                 if unknown:
                     raise ValueError(f"{spec.kind}: proposal extras {sorted(unknown)} are not trajectory columns")
@@ -221,10 +222,13 @@ def run(
             else:
                 ev = bench.evaluate(config, rng)
             NonFiniteLoss.check(spec.benchmark, trial, config, ev.loss)  # before the optimizer is told
+            cj = config_json(config)
+            if mf:  # a continued evaluation pays only what its fidelity costs above the one it continues
+                full, ev = ev.cost, Evaluation(ev.loss, max(ev.cost - paid.get(cj, 0.0), 0.0) if continues else ev.cost)
+                paid[cj] = full
             t_tell = time.perf_counter()
             opt.tell(config, ev.loss, ev.cost)
             opt_time = ask_time + time.perf_counter() - t_tell
-            cj = config_json(config)
             true = bench.true_loss(config)
             NonFiniteLoss.check(spec.benchmark, trial, config, true, "noise-free loss")  # regret rests on it
             fid_rank = fidelity if mf else 0.0

@@ -132,3 +132,24 @@ def test_full_fidelity_method_on_a_multi_fidelity_benchmark_pays_one_per_trial()
 def test_fidelity_outside_the_range_is_one_line() -> None:
     with pytest.raises(ValueError, match=r"^toy-mf: fidelity 10 is outside \[1.0, 9.0\]$"):
         Quad().evaluate_at({"x": 0.5}, 10, np.random.default_rng(0))
+
+
+def test_a_continued_evaluation_pays_only_the_increment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """x 0.5 trained to fidelity 1, continued to 3 and to 9: 1/9 + 2/9 + 6/9 = one full evaluation, so a budget
+    of 1 ends there; a fresh evaluation at 9 would have cost 1 alone."""
+    import hpo.runner as runner
+
+    class Continuing(Scripted):
+        def ask(self) -> Proposal:
+            from ConfigSpace import Configuration
+
+            f = (1, 3, 9)[self.i % 3]
+            self.i += 1
+            return Proposal(Configuration(self.space, values={"x": 0.5}), fidelity=f, continues=f > 1)
+
+    monkeypatch.setattr(
+        runner, "make_optimizer", lambda spec, bench, **_: Continuing(bench.space, seed=0, n_trials=1, params={})
+    )
+    table, _ = run(RunSpec("toy-mf", "c", "random_search", seed=0, n_trials=1, n_init=0), Quad())
+    df = table.to_pandas()
+    assert list(df["fidelity"]) == [1, 3, 9] and df["eval_cost"].tolist() == pytest.approx([1 / 9, 2 / 9, 6 / 9])

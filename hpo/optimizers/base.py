@@ -53,6 +53,9 @@ class Proposal:
     # Multi-fidelity kinds: the fidelity to evaluate at (None: the benchmark's maximum). The optimizer remembers
     # what it asked for, so ``tell`` keeps its signature.
     fidelity: float | None = None
+    # True when this evaluation continues the same configuration's earlier one at a lower fidelity (Optuna's pruned
+    # trials, learning curves): the harness then charges only the cost above that earlier evaluation's.
+    continues: bool = False
 
 
 def object_schema(properties: dict[str, Any]) -> dict[str, Any]:
