@@ -195,12 +195,17 @@ def test_figures_decode_and_have_panels(study):
     read_png(d / "llm.png")
 
 
-def test_llm_figure_has_four_panels(tmp_path):
+def test_llm_figure_has_four_panels_and_no_cost_panel_for_a_free_model(tmp_path):
     df = make_trajectories({"rs": 0.3, "llm": 0.2, "mm_llm": 0.1}, llm=("llm", "mm_llm"))
     tables = write_stats(df, None, tmp_path, [6], ["rs", "llm", "mm_llm"], roles={"llm": "text", "mm_llm": "image"})
     titles = plot_llm_usage(tables["llm"], [tmp_path / "llm.png"], ["rs", "llm", "mm_llm"])
     assert len(titles) == 4 and titles[0].startswith("proposals: valid / repaired / fallback")
+    assert titles[3].startswith("cost per trial")
     read_png(tmp_path / "llm.png")
+    free = df.assign(llm_cost=df["llm_cost"].where(df["llm_cost"].isna(), 0.0))
+    tables_free = write_stats(free, None, tmp_path / "free", [6], ["rs", "llm", "mm_llm"])
+    titles = plot_llm_usage(tables_free["llm"], [tmp_path / "free.png"], ["rs", "llm", "mm_llm"])
+    assert len(titles) == 3 and "no cost: no endpoint has prices" in titles[2]
     # the LLM trio is compared pairwise besides every method vs the best
     pairs = set(zip(tables["wilcoxon"]["method_a"], tables["wilcoxon"]["method_b"]))
     assert {frozenset(p) for p in pairs} >= {frozenset(("llm", "mm_llm"))}

@@ -142,7 +142,9 @@ def plot_cd_diagram(
 def plot_llm_usage(
     table: str | Path | pd.DataFrame, outputs: Sequence[str | Path], methods: Sequence[str] | None = None
 ) -> list[str]:
-    """Four panels per LLM method: proposal validity shares, tokens per trial, latency, cost per trial."""
+    """Panels per LLM method: proposal validity shares, tokens per trial, latency, and cost per trial where any
+    method's calls cost something (a free model's cost panel would be an empty axis around 0, so it is left out and
+    the figure's last title says why)."""
     from hpo.analysis.style import method_colors
 
     df = _frame(table)
@@ -154,8 +156,12 @@ def plot_llm_usage(
     names = df["method"].tolist()
     y = list(range(len(names)))
     plt = pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(13, 1.4 + 0.45 * len(names)), sharey=True, squeeze=False)
-    ax_valid, ax_tok, ax_lat, ax_cost = axes[0]
+    priced = bool((df["cost_per_trial"].fillna(0) > 0).any())
+    n_panels = 4 if priced else 3
+    fig, axes = plt.subplots(
+        1, n_panels, figsize=(3.25 * n_panels, 1.4 + 0.45 * len(names)), sharey=True, squeeze=False
+    )
+    ax_valid, ax_tok, ax_lat = axes[0][:3]
     left = [0.0] * len(names)
     for origin, (alpha, hatch) in ORIGIN_STYLE.items():
         share = df[f"share_{origin}"].fillna(0).tolist()
@@ -175,8 +181,12 @@ def plot_llm_usage(
     ax_tok.set_title("tokens per trial: prompt (solid), completion (light)", fontsize=9)
     ax_lat.barh(y, df["latency_mean_s"], color=[colors[m] for m in names])
     ax_lat.set_title("model latency per trial (s, mean)", fontsize=9)
-    ax_cost.barh(y, df["cost_per_trial"].fillna(0), color=[colors[m] for m in names])
-    ax_cost.set_title("cost per trial (endpoint currency)", fontsize=9)
+    if priced:
+        ax_cost = axes[0][3]
+        ax_cost.barh(y, df["cost_per_trial"].fillna(0), color=[colors[m] for m in names])
+        ax_cost.set_title("cost per trial (endpoint currency)", fontsize=9)
+    else:
+        ax_lat.set_title("model latency per trial (s, mean); no cost: no endpoint has prices", fontsize=9)
     ax_valid.set_yticks(y, names)
     ax_valid.invert_yaxis()
     for ax in axes[0]:
