@@ -1,7 +1,7 @@
 """Command line: run one (benchmark, method, seed) without Snakemake, e.g. for timing or debugging.
 
 python -m hpo run mlp-car random_search --seed 0 --n-trials 100 --out /tmp/run.parquet
-python -m hpo list
+python -m hpo list [--ids]
 python -m hpo check-endpoint --configfile STUDY [NAME ...]
 python -m hpo estimate --configfile STUDY
 """
@@ -13,21 +13,36 @@ import json
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line, every argument of every subcommand with its help."""
     parser = argparse.ArgumentParser(prog="python -m hpo", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("list", help="list benchmark ids and optimizer kinds")
-    r = sub.add_parser("run", help="run one benchmark with one optimizer kind and write a trajectory")
-    r.add_argument("benchmark")
-    r.add_argument("kind")
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--n-trials", type=int, default=100)
-    r.add_argument("--n-init", type=int, default=10)
-    r.add_argument("--params", default="{}", help="optimizer parameters as JSON")
-    r.add_argument("--noisy", action="store_true")
+    lister = sub.add_parser("list", help="list benchmark ids and method kinds, one described line each, by family")
+    lister.add_argument(
+        "--ids", action="store_true", help="only the names: a line 'benchmarks: <id> ...' and 'optimizers: <kind> ...'"
+    )
+    r = sub.add_parser("run", help="run one benchmark with one method kind and write a trajectory")
+    r.add_argument("benchmark", help="a benchmark id, e.g. mlp-car or synth-branin (python -m hpo list shows all)")
+    r.add_argument("kind", help="a method kind, e.g. random_search or llm (python -m hpo list shows all)")
+    r.add_argument("--seed", type=int, default=0, help="run seed, as one of a study's seeds (default: %(default)s)")
+    r.add_argument("--n-trials", type=int, default=100, help="evaluations in the run (default: %(default)s)")
+    r.add_argument(
+        "--n-init",
+        type=int,
+        default=10,
+        help="size of the shared initial design, as a study's n_init (default: %(default)s)",
+    )
+    r.add_argument(
+        "--params", default="{}", help="optimizer parameters as JSON, as a study's methods.<name>.params (default: {})"
+    )
+    r.add_argument(
+        "--noisy",
+        action="store_true",
+        help="each evaluation observes one table seed drawn with the run's rng instead of the seed mean",
+    )
     r.add_argument("--table", default=None, help="converted table (.npz); default: the user cache")
     r.add_argument("--cache", default=None, help="LLM reply cache directory (LLM kinds)")
-    r.add_argument("--out", required=True)
+    r.add_argument("--out", required=True, help="the trajectory file to write (.parquet)")
     c = sub.add_parser("check-endpoint", help="preflight the study's endpoints -> <results>/endpoints/<name>.json")
     c.add_argument("--configfile", required=True, help="the study file (as for snakemake --configfile)")
     c.add_argument("names", nargs="*", help="endpoints to check (default: every endpoint the LLM methods use)")
@@ -36,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--configfile", required=True, help="the study file (as for snakemake --configfile)")
     e.add_argument("--llm-slots", type=int, default=4, help="remote LLM jobs at once (snakemake --resources)")
     e.add_argument("--cores", type=int, default=2, help="cores: embedded-model jobs at once")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     from hpo import benchmarks, optimizers
     from hpo.llm.client import EndpointError
@@ -62,9 +81,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.cmd == "list":
-        print("benchmarks:", " ".join(benchmarks.available()))
-        print("optimizers:", " ".join(optimizers.available()))
+        from hpo.listing import id_lines, listing
+
+        print(id_lines() if args.ids else listing())
         return 0
+    from hpo.suggest import LIST_HINT, unknown
+
+    for what, name, names in (
+        ("benchmark", args.benchmark, benchmarks.available()),
+        ("method kind", args.kind, optimizers.available()),
+    ):
+        if name not in names:
+            print(f"error: {unknown(what, name, names, LIST_HINT)}", file=sys.stderr)
+            return 2
     from hpo.atomic import DiskFullError
     from hpo.provenance import build_spec
     from hpo.runner import run_to_file

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from hpo.llm.client import EndpointError, LLMClient
 from hpo.llm.endpoint import DIALECTS, EndpointConfig
+from hpo.suggest import unknown
 
 if TYPE_CHECKING:
     from hpo.benchmarks.base import Benchmark
@@ -247,7 +248,7 @@ def endpoint_spec(study: dict[str, Any], name: str) -> RunSpec:
     else:
         known = {"embedded": {"embedded": True}, **(study.get("endpoints") or {})}
         if name not in known:
-            raise PreflightError(f"check-endpoint: unknown endpoint {name!r}; the study has: {', '.join(known)}")
+            raise PreflightError(f"check-endpoint: {unknown('endpoint', name, known)}")
         values = EndpointConfig.from_dict(name, known[name]).as_dict()
         config = {k: v for k, v in values.items() if k not in ("name", "max_cost")}
         method, kind, params = "llm", "llm", {"endpoint": name, "endpoint_config": config}

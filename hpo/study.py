@@ -27,6 +27,7 @@ from hpo.study_checks import (
     RESULT_DIRS,
     SAFE_NAME,
     StudyConfigError,
+    check_multi_fidelity,
     check_names,
     check_output_dirs,
     check_removed_keys,
@@ -34,6 +35,7 @@ from hpo.study_checks import (
 )
 from hpo.study_endpoints import check_endpoint_urls, resolve_endpoints, spend_caps
 from hpo.study_groups import resolve_groups
+from hpo.suggest import LIST_HINT, close_match, unknown
 
 # Names that moved to hpo.study_checks / hpo.study_endpoints stay importable from here, where callers look first.
 __all__ = [
@@ -63,7 +65,15 @@ def _one_line(error: Any, where: str) -> str:
     msg = error.message
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        msg += f"; allowed keys: {', '.join(allowed)}"
+        extra = [k for k in error.instance if k not in allowed] if isinstance(error.instance, dict) else []
+        hint = f"allowed keys: {', '.join(allowed)}"
+        if len(extra) == 1 and close_match(extra[0], allowed):
+            msg = unknown("key", extra[0], allowed, hint)
+        else:
+            msg += f"; {hint}"
+    elif error.validator == "enum" and close_match(error.instance, map(str, error.validator_value)):
+        what = "method kind" if list(error.absolute_path)[-1:] == ["kind"] else "value"
+        msg = unknown(what, error.instance, error.validator_value, LIST_HINT if what == "method kind" else None)
     elif error.validator == "type" and "integer" in _as_list(error.validator_value):
         whole = _whole_number(error.instance)
         if whole is not None:
@@ -197,8 +207,8 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
     custom = cfg.get("custom_benchmarks") or {}
     for b in cfg["benchmarks"]:
         if b not in allowed and b not in custom:
-            names = ", ".join([*allowed, *custom])
-            raise StudyConfigError(f"config error: benchmarks: unknown benchmark {b!r}; allowed: {names}")
+            names = [*allowed, *custom]
+            raise StudyConfigError(f"config error: benchmarks: {unknown('benchmark', b, names, LIST_HINT)}")
     check_custom_benchmarks(custom, used=cfg["benchmarks"], noisy=cfg["noisy"])
     for name, method in cfg["methods"].items():
         kind = method["kind"]
@@ -210,11 +220,13 @@ def validate_study(config: dict[str, Any]) -> dict[str, Any]:
         err = _first_error(pschema, params, where=f"methods.{name}.params.")
         if err:
             allowed_keys = ", ".join(pschema.get("properties", {})) or "none"
-            raise StudyConfigError(f"config error: {err} (kind {kind} takes: {allowed_keys})")
+            takes = "" if "allowed keys:" in err else f" (kind {kind} takes: {allowed_keys})"  # said once
+            raise StudyConfigError(f"config error: {err}{takes}")
         method["params"] = fill_defaults(pschema, params)
         problem = optimizers.get_class(kind).check_params(method["params"])
         if problem:
             raise StudyConfigError(f"config error: methods.{name}.params: {problem}")
+    check_multi_fidelity(cfg)
     cfg["skipped"] = resolve_endpoints(cfg, written=config)
     cfg.setdefault("llm_cache", f"{cfg['results']}/llm_cache")
     if cfg["n_init"] > cfg["n_trials"]:

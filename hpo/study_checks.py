@@ -156,3 +156,18 @@ def check_removed_keys(config: dict[str, Any]) -> None:
     for (section, key), why in REMOVED_KEYS.items():
         if isinstance(config.get(section), dict) and key in config[section]:
             raise StudyConfigError(f"config error: {section}.{key}: {why}")
+
+
+def check_multi_fidelity(cfg: dict[str, Any]) -> None:
+    """A multi-fidelity kind (``MULTI_FIDELITY``) needs every benchmark of the study to have a fidelity: one line
+    naming the method, the benchmarks without one and those that have one (the run job would refuse them too)."""
+    from hpo import benchmarks, optimizers
+
+    mf = set(benchmarks.multi_fidelity_ids())
+    plain = [b for b in cfg["benchmarks"] if b not in mf]
+    for name, method in cfg["methods"].items():
+        if plain and getattr(optimizers.get_class(method["kind"]), "MULTI_FIDELITY", False):
+            raise StudyConfigError(
+                f"config error: methods.{name}: kind {method['kind']} needs benchmarks with a fidelity; "
+                f"{', '.join(plain)} have none (with a fidelity: {', '.join(sorted(mf))})"
+            )

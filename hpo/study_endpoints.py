@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from hpo.study_checks import StudyConfigError
+from hpo.suggest import unknown
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,7 @@ def resolve_endpoints(cfg: dict[str, Any], written: dict[str, Any] | None = None
             ep_name = vision[0].name if vision and (kind in VISION_KINDS or text_arm) else EMBEDDED
         if ep_name not in resolved:
             raise StudyConfigError(
-                f"config error: methods.{name}.params.endpoint: unknown endpoint {ep_name!r}; "
-                f"allowed: {', '.join(resolved)}"
+                f"config error: methods.{name}.params.endpoint: {unknown('endpoint', ep_name, resolved)}"
             )
         endpoint = resolved[ep_name]
         if endpoint.embedded and getattr(get_class(kind), "EMBEDDED_ALTERNATIVE", None):

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from hpo.study_checks import StudyConfigError
+from hpo.suggest import unknown
 
 __all__ = ["DEFAULT_GROUP", "SAMPLING_FIELDS", "arm_order", "resolve_groups"]
 
@@ -147,9 +148,7 @@ def resolve_groups(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
         arms = list(group["arms"])
         for arm in arms:
             if arm not in cfg["methods"]:
-                raise StudyConfigError(
-                    f"config error: groups.{name}.arms: unknown method {arm!r}; allowed: {', '.join(cfg['methods'])}"
-                )
+                raise StudyConfigError(f"config error: groups.{name}.arms: {unknown('method', arm, cfg['methods'])}")
             kind = cfg["methods"][arm]["kind"]
             if not get(kind).llm:
                 raise StudyConfigError(

@@ -2,6 +2,7 @@
 
 import functools
 import re
+import sys
 
 from hpo.analysis.insight_stats import TABLES as INSIGHT_TABLES
 from hpo.analysis.stats import ALPHA
@@ -35,7 +36,11 @@ else:
     try:
         STUDY = validate_study(config)
     except StudyConfigError as err:
-        raise WorkflowError(str(err)) from None
+        # The user's config is at fault, not this file: the one line, without Snakemake's pointer into project code.
+        from snakemake.logging import logger
+
+        logger.error(str(err))
+        sys.exit(1)
     # Snakemake's own schema validation fills the same defaults (and documents the schema); ours ran first because
     # it reports one line naming the key and the allowed values.
     validate(config, "../hpo/config.schema.yaml")

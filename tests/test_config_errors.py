@@ -246,6 +246,17 @@ def test_snakemake_rejects_a_blocked_results_folder_and_touches_nothing(tmp_path
     assert not (tmp_path / "logs").exists()
 
 
+def test_snakemake_names_the_close_match_and_points_at_the_config_only(tmp_path: Path) -> None:
+    """A typo'd benchmark id under ``snakemake -n``: the one line with its suggestion, no pointer into project code."""
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(study(benchmarks=["mlp-cra"])))
+    proc = snakemake(tmp_path, "-n", "--configfile", str(tmp_path / "study.yaml"), check=False)
+    assert_stopped_before_any_job(
+        proc,
+        "config error: benchmarks: unknown benchmark 'mlp-cra'; did you mean 'mlp-car'? (python -m hpo list shows all)",
+    )
+    assert "rules/common.smk" not in proc.stdout and "WorkflowError" not in proc.stdout, proc.stdout[-3000:]
+
+
 # --- Replaying a study from its LLM cache without risking finished results --------------------------------------------
 
 # The README's replay command: a separate results (and logs) folder that reads the original study's reply cache.

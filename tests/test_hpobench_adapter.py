@@ -199,8 +199,10 @@ def test_runs_through_harness_and_run_job(tmp_path: Path) -> None:
 def test_study_accepts_custom_names() -> None:
     cfg = validate_study(_study(quad=_definition()))
     assert cfg["benchmarks"] == ["quad"] and cfg["custom_benchmarks"]["quad"]["f_ref"] == 0.1
-    with pytest.raises(StudyConfigError, match="unknown benchmark 'quadd'; allowed: .*mlp-car.*quad$"):
+    with pytest.raises(StudyConfigError, match=r"unknown benchmark 'quadd'; did you mean 'quad'\?"):
         validate_study({**_study(quad=_definition()), "benchmarks": ["quadd"]})
+    with pytest.raises(StudyConfigError, match="unknown benchmark 'nope'; allowed: .*mlp-car.*quad$"):
+        validate_study({**_study(quad=_definition()), "benchmarks": ["nope"]})
     with pytest.raises(StudyConfigError, match="custom_benchmarks.svm-wine: name is a built-in benchmark id"):
         validate_study(_study(**{"svm-wine": _definition()}))
 

@@ -123,6 +123,8 @@ def test_listing_and_non_xgb_benchmarks_do_not_import_heavy_libraries() -> None:
 
 
 def test_unknown_live_dataset_is_one_line_error() -> None:
-    with pytest.raises(ValueError, match=r"unknown benchmark 'svm-iris'; allowed: .*svm-wine") as err:
+    with pytest.raises(
+        ValueError, match=r"unknown benchmark 'svm-iris'; did you mean 'svm-digits'\? \(python -m hpo list"
+    ) as err:
         B.make("svm-iris")
     assert "\n" not in str(err.value)

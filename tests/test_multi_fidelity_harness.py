@@ -153,3 +153,36 @@ def test_a_continued_evaluation_pays_only_the_increment(monkeypatch: pytest.Monk
     table, _ = run(RunSpec("toy-mf", "c", "random_search", seed=0, n_trials=1, n_init=0), Quad())
     df = table.to_pandas()
     assert list(df["fidelity"]) == [1, 3, 9] and df["eval_cost"].tolist() == pytest.approx([1 / 9, 2 / 9, 6 / 9])
+
+
+def test_planning_refuses_a_multi_fidelity_kind_on_a_benchmark_without_fidelity() -> None:
+    from hpo.study import StudyConfigError, validate_study
+
+    cfg = {
+        "benchmarks": ["mfh3-good", "synth-branin"],
+        "methods": {"hb": {"kind": "optuna_hb"}},
+        "seeds": [0],
+        "n_trials": 10,
+        "n_init": 2,
+        "results": "/tmp/hpo-test-mf/results",
+        "logs": "/tmp/hpo-test-mf/logs",
+    }
+    with pytest.raises(StudyConfigError) as err:
+        validate_study(cfg)
+    line = str(err.value)
+    assert line.startswith("config error: methods.hb: kind optuna_hb needs benchmarks with a fidelity; synth-branin")
+    assert "\n" not in line and "mfh3-good" in line
+    assert validate_study({**cfg, "benchmarks": ["mfh3-good"]})["methods"]["hb"]["kind"] == "optuna_hb"
+
+
+def test_multifidelity_study_config_plans() -> None:
+    """config/multifidelity.yaml is a valid study: every multi-fidelity kind on benchmarks with a fidelity."""
+    from pathlib import Path
+
+    import yaml
+
+    from hpo.study import validate_study
+
+    cfg = yaml.safe_load((Path(__file__).parents[1] / "config" / "multifidelity.yaml").read_text())
+    out = validate_study(cfg)
+    assert {"hyperband", "smac_mf", "optuna_hb"} <= set(out["methods"])

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 import hpo.benchmarks as B
-from hpo.optimizers import LLM_KINDS, available
+from hpo.optimizers import LLM_KINDS, available, get_class
 from hpo.runner import RunSpec, run
 
 N_TRIALS, N_INIT = 14, 5
 # LLM kinds are covered in test_llm_*.py (they need a model endpoint)
-KINDS = [k for k in available() if k not in LLM_KINDS]
+# Full-fidelity classical kinds (multi-fidelity kinds need a benchmark with a fidelity: their own tests).
+KINDS = [k for k in available() if k not in LLM_KINDS and not getattr(get_class(k), "MULTI_FIDELITY", False)]
 
 
 def _run(kind: str, bid: str = "mlp-car", seed: int = 3):

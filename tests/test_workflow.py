@@ -69,7 +69,7 @@ BAD = [
         ["methods={'rf': {'kind': 'smac_rf', 'params': {'n_trees': 'ten'}}}"],
         "methods.rf.params.n_trees: 'ten' is not of type 'integer' (kind smac_rf takes: n_trees",
     ),
-    (["methods={'rf': {'kind': 'smac_rf', 'params': {'trees': 3}}}"], "'trees' was unexpected"),
+    (["methods={'rf': {'kind': 'smac_rf', 'params': {'trees': 3}}}"], "unknown key 'trees'; did you mean 'n_trees'?"),
     (["n_init=50", "n_trials=20"], "n_init: 50 exceeds n_trials=20"),
 ]
 

@@ -3,6 +3,8 @@
 * tabular, ``<prefix>-<dataset>`` for every shipped table: ``mlp-car``, ``fcnet-naval_propulsion``, ``nb201-cifar10``;
 * live ML, ``<model>-<dataset>``: ``svm-breast_cancer``, ``xgb-digits``, ... (:mod:`hpo.benchmarks.live_ml`);
 * synthetic, ``synth-<function>``: ``synth-branin``, ``synth-hartmann6``, ... (:mod:`hpo.benchmarks.synthetic`);
+* multi-fidelity synthetic, ``mfh<dims>-<preset>``: ``mfh3-good``, ``mfh3-bad``, ``mfh6-good``, ``mfh6-bad``
+  (:mod:`hpo.benchmarks.mf_synthetic`);
 * custom: any name, defined in the study's ``custom_benchmarks`` and built from that definition
   (:mod:`hpo.benchmarks.hpobench_native`); the registry does not list them, the study config does.
 
@@ -15,9 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hpo.benchmarks import fcnet, hpobench_mlp, live_ml, nb201, synthetic
+from hpo.benchmarks import fcnet, hpobench_mlp, live_ml, mf_synthetic, nb201, synthetic
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
 from hpo.benchmarks.tabular import TableFamily, TabularBenchmark, convert_table
+from hpo.suggest import LIST_HINT, unknown
 
 _FAMILY_MODULES = {m.PREFIX: m for m in (hpobench_mlp, fcnet, nb201)}
 _FAMILIES = {prefix: m.FAMILY for prefix, m in _FAMILY_MODULES.items()}
@@ -40,8 +43,13 @@ def _tabular_ids() -> list[str]:
 
 
 def available() -> list[str]:
-    """Every shipped benchmark id, in a stable order: tabular, live ML, synthetic."""
-    return [*_tabular_ids(), *live_ml.ids(), *synthetic.ids()]
+    """Every shipped benchmark id, in a stable order: tabular, live ML, synthetic, multi-fidelity synthetic."""
+    return [*_tabular_ids(), *live_ml.ids(), *synthetic.ids(), *mf_synthetic.ids()]
+
+
+def multi_fidelity_ids() -> list[str]:
+    """The shipped benchmarks with a fidelity (:mod:`hpo.benchmarks.multi_fidelity`), without building them."""
+    return mf_synthetic.ids()
 
 
 def family_of(benchmark_id: str) -> tuple[TableFamily, str]:
@@ -49,7 +57,7 @@ def family_of(benchmark_id: str) -> tuple[TableFamily, str]:
     prefix, _, dataset = benchmark_id.partition("-")
     fam = _FAMILIES.get(prefix)
     if fam is None or dataset not in fam.datasets:
-        raise ValueError(f"unknown tabular benchmark {benchmark_id!r}; allowed: {', '.join(_tabular_ids())}")
+        raise ValueError(unknown("tabular benchmark", benchmark_id, _tabular_ids(), LIST_HINT))
     return fam, dataset
 
 
@@ -93,10 +101,13 @@ def make(
     function = synthetic.parse(benchmark_id)
     if function is not None:
         return synthetic.SyntheticBenchmark(id=benchmark_id, noisy=noisy, function=function)
+    mfh = mf_synthetic.parse(benchmark_id)
+    if mfh is not None:
+        return mf_synthetic.MFHartmannBenchmark(id=benchmark_id, noisy=noisy, dims=mfh[0], preset=mfh[1])
     live = live_ml.parse(benchmark_id)
     if live is not None:
         return live_ml.LiveMLBenchmark(id=benchmark_id, noisy=noisy, model=live[0], dataset=live[1])
-    raise ValueError(f"unknown benchmark {benchmark_id!r}; allowed: {', '.join(available())}")
+    raise ValueError(unknown("benchmark", benchmark_id, available(), LIST_HINT))
 
 
 def convert(benchmark_id: str, out: str | Path) -> Path:
@@ -119,6 +130,8 @@ def provenance_files(benchmark_id: str, *, custom: bool = False) -> list[Path]:
         return closure([_FAMILY_MODULES[benchmark_id.partition("-")[0]].__name__])
     if synthetic.parse(benchmark_id) is not None:
         return [*closure([synthetic.__name__]), synthetic.REFERENCES]
+    if mf_synthetic.parse(benchmark_id) is not None:
+        return closure([mf_synthetic.__name__])
     if live_ml.parse(benchmark_id) is not None:
         return [*closure([live_ml.__name__]), live_ml.REFERENCES]
-    raise ValueError(f"unknown benchmark {benchmark_id!r}; allowed: {', '.join(available())}")
+    raise ValueError(unknown("benchmark", benchmark_id, available(), LIST_HINT))

@@ -77,6 +77,25 @@ KINDS: dict[str, MethodKind] = {
         ),
         MethodKind("optuna_tpe", "hpo.optimizers.optuna_tpe:OptunaTPE", "Optuna TPE", packages=("optuna",)),
         MethodKind(
+            "optuna_hb",
+            "hpo.optimizers.optuna_hb:OptunaHyperband",
+            "multi-fidelity: Optuna TPE + HyperbandPruner (eta 3), a trial continued across rungs",
+            packages=("optuna",),
+        ),
+        MethodKind(
+            "hyperband",
+            "hpo.optimizers.smac_mf:SMACHyperband",
+            "multi-fidelity: SMAC3 HyperbandFacade (random configurations, eta 3), each rung a fresh evaluation",
+            packages=("smac",),
+        ),
+        MethodKind(
+            "smac_mf",
+            "hpo.optimizers.smac_mf:SMACMultiFidelity",
+            "multi-fidelity, BOHB-style: SMAC3 MultiFidelityFacade (random forest + log EI proposes, Hyperband eta 3 "
+            "races), each rung a fresh evaluation",
+            packages=("smac", "scikit-learn"),
+        ),
+        MethodKind(
             "llm",
             "hpo.optimizers.llm:LLMOptimizer",
             "a text LLM proposes each configuration",
