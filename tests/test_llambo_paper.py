@@ -495,3 +495,46 @@ def test_real_model_on_a_loopback_endpoint_runs_the_published_format(tmp_path: P
     assert row["proposals"] >= row["invalid"] + row["duplicates"] + row["n_candidates"]  # the rest: repeats
     assert row["scored"] <= row["n_candidates"]  # SmolLM2 often answers off-format: unscored, never invented
     assert row["n_candidates"] <= 2 and (row["origin"] == "fallback") == (row["n_candidates"] == 0)
+
+
+def test_continuous_benchmark_invalid_proposals_are_dropped_and_resampled_never_evaluated() -> None:
+    """synth-hartmann3 (x0..x2 in [0, 1]): round 1 proposes only a value above the range, a missing hyperparameter
+    and an unknown key; round 2 a boundary value, rounded values and a precise one. The invalid ones are dropped
+    and counted, a second round is run, and the evaluated point is exactly one the model wrote (no clipping)."""
+    bench = "synth-hartmann3"
+    state = {"sampler": 0}
+    round2 = [
+        {"x0": 0.0, "x1": 0.25, "x2": 0.75},  # on the boundary: allowed (the hints discourage it, the filter keeps it)
+        {"x0": 0.5, "x1": 0.5, "x2": 0.5},  # rounded values: allowed
+        {"x0": 0.123457, "x1": 0.654321, "x2": 0.314159},
+    ]
+
+    def reply(req: dict[str, Any]) -> str:
+        if not _is_sampler(req):
+            return "## -1.5 ##"
+        state["sampler"] += 1
+        k = state["sampler"]
+        if k <= 3:  # round 1 (3 samples): nothing valid
+            bad = [
+                {"x0": 1.5, "x1": 0.2, "x2": 0.2},
+                {"x0": 0.2, "x1": 0.2},
+                {"x0": 0.1, "x1": 0.1, "x2": 0.1, "x9": 1.0},
+            ]
+            return _markers(bad[k - 1])
+        return _markers(round2[(k - 4) % 3])
+
+    with FakeOpenAI(reply) as fake:
+        spec = dataclasses.replace(
+            _spec("llambo", fake.url, N_INIT + 1, n_samples=3, n_templates=1, min_candidates=3, surrogate_samples=1),
+            benchmark=bench,
+        )
+        df = run(spec, B.make(bench))[0].to_pandas()
+        requests = fake.requests
+    row = df.iloc[-1]
+    assert (row["sampler_rounds"], row["invalid"], row["n_candidates"]) == (2, 3, 3)
+    assert json.loads(row["config"]) in round2 and row["origin"] == "llm"
+    text = _prompt(requests[0])
+    assert "- x0: [0.00, 1.00] (float, precise to 2 decimals)" in text
+    assert "Do not recommend values at the minimum or maximum of allowable range" in text
+    scored = [_candidate(_prompt(r)) for r in requests if not _is_sampler(r)]
+    assert len(scored) == 3 and all(float(c["x0"]) <= 1.0 for c in scored)

@@ -50,14 +50,17 @@ def score_columns() -> list[str]:
 
 
 def family(benchmark: str) -> str:
-    """The benchmark's family for the per-family breakdown: mlp | fcnet | nb201 | live_ml | synthetic | other."""
-    from hpo.benchmarks import live_ml
+    """The benchmark's family for the per-family breakdown: mlp | fcnet | nb201 | live_ml | synthetic |
+    mf_synthetic | other."""
+    from hpo.benchmarks import live_ml, mf_synthetic
 
     prefix = benchmark.partition("-")[0]
     if prefix in ("mlp", "fcnet", "nb201"):
         return prefix
     if prefix == "synth":
         return "synthetic"
+    if mf_synthetic.parse(benchmark) is not None:
+        return "mf_synthetic"
     return "live_ml" if live_ml.parse(benchmark) is not None else "other"
 
 

@@ -1,8 +1,9 @@
 """A ConfigSpace configuration in Optuna's terms: distributions, parameters and an in-memory study of given trials.
 
-Shared by the data-analysis baseline of the insight ladder (Optuna's fANOVA on a run's own trials,
-:mod:`hpo.analysis.insight_sources`) and the Optuna export of the runs (:mod:`hpo.optuna_export`), so both encode a
-configuration the same way. Split from :mod:`hpo.analysis.importance`, whose ground truth does not use Optuna.
+Used by the data-analysis baseline of the insight ladder (Optuna's fANOVA on a run's own trials,
+:mod:`hpo.analysis.insight_sources`): grid positions, so fANOVA's trees split an ordinal in its order. The Optuna
+export for the dashboard (:mod:`hpo.optuna_export`) stores real values instead. Split from
+:mod:`hpo.analysis.importance`, whose ground truth does not use Optuna.
 """
 
 from __future__ import annotations
