@@ -29,7 +29,7 @@ TIMING = {"optimizer_time", "wall_time", "llm_latency"}  # the only columns allo
 
 @dataclass
 class Quad(MultiFidelityBenchmark):
-    """loss = (x - 0.3)^2 + (y - 0.6)^2 + ((n - 20) / 64)^2 + (1 - f / 9) * 0.5 * x; fidelity f in [1, 9], cost f / 9."""
+    """loss = (x - 0.3)^2 + (y - 0.6)^2 + ((n - 20) / 64)^2 + (1 - f / 9) * 0.5 * x, f in [1, 9], cost f / 9."""
 
     id: str = "toy-mf"
     fidelity_min: float = 1.0
@@ -138,7 +138,8 @@ def test_identical_in_processes_with_different_hash_seeds(kind: str, n_trials: i
 
 @pytest.mark.parametrize("kind", ["hyperband", "smac_mf"])
 def test_refused_on_a_benchmark_without_fidelity(kind: str) -> None:
-    spec = RunSpec("synth-branin", kind, kind, seed=0, n_trials=3, n_init=0, params=fill_defaults(params_schema(kind), {}))
+    spec = _spec(kind, 3)
+    spec.benchmark = "synth-branin"
     with pytest.raises(ValueError, match=f"method kind {kind} needs a multi-fidelity benchmark") as err:
         run(spec, B.make("synth-branin"))
     assert "\n" not in str(err.value)
