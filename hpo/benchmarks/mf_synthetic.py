@@ -131,20 +131,11 @@ class MFHartmannBenchmark(MultiFidelityBenchmark):
     @property
     def space(self) -> ConfigurationSpace:
         if self._space is None:
-            from ConfigSpace import ConfigurationSpace, UniformFloatHyperparameter
-
-            cs = ConfigurationSpace()
-            cs.add(
-                [
-                    UniformFloatHyperparameter(n, lo, hi)
-                    for n, (lo, hi) in zip(self.function.names, self.function.bounds)
-                ]
-            )
-            self._space = cs
+            self._space = self.function.space()
         return self._space
 
     def _x(self, config: Configuration | dict[str, Any]) -> np.ndarray:
-        return np.array([float(config[n]) for n in self.function.names])
+        return self.function.point(config)
 
     def evaluate_at(
         self, config: Configuration | dict[str, Any], fidelity: float, rng: np.random.Generator

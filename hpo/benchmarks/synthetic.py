@@ -86,6 +86,18 @@ class Function:
     def names(self) -> list[str]:
         return [f"x{i}" for i in range(len(self.bounds))]
 
+    def space(self) -> ConfigurationSpace:
+        """Continuous hyperparameters ``x0, x1, ...`` on the function's box (full- and multi-fidelity alike)."""
+        from ConfigSpace import ConfigurationSpace, UniformFloatHyperparameter
+
+        cs = ConfigurationSpace()
+        cs.add([UniformFloatHyperparameter(n, lo, hi) for n, (lo, hi) in zip(self.names, self.bounds)])
+        return cs
+
+    def point(self, config: Configuration | dict[str, Any]) -> np.ndarray:
+        """A configuration as the function's argument vector."""
+        return np.array([float(config[n]) for n in self.names])
+
 
 _BRANIN_BOUNDS = ((-5.0, 10.0), (0.0, 15.0))
 FUNCTIONS: dict[str, Function] = {
@@ -150,22 +162,13 @@ class SyntheticBenchmark(Benchmark):
     @property
     def space(self) -> ConfigurationSpace:
         if self._space is None:
-            from ConfigSpace import ConfigurationSpace, UniformFloatHyperparameter
-
             assert self.function is not None
-            cs = ConfigurationSpace()
-            cs.add(
-                [
-                    UniformFloatHyperparameter(n, lo, hi)
-                    for n, (lo, hi) in zip(self.function.names, self.function.bounds)
-                ]
-            )
-            self._space = cs
+            self._space = self.function.space()
         return self._space
 
     def _x(self, config: Configuration | dict[str, Any]) -> np.ndarray:
         assert self.function is not None
-        return np.array([float(config[n]) for n in self.function.names])
+        return self.function.point(config)
 
     def evaluate(self, config: Configuration | dict[str, Any], rng: np.random.Generator) -> Evaluation:
         loss = self.true_loss(config)
