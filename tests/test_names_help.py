@@ -13,19 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_config_errors import BASE  # the smallest valid study
 
 from hpo import benchmarks, optimizers
 from hpo.__main__ import build_parser, main
 from hpo.study import StudyConfigError, validate_study
 from hpo.suggest import LIST_HINT, close_match, unknown
 
-BASE: dict[str, Any] = {
-    "benchmarks": ["synth-branin"],
-    "methods": {"rs": {"kind": "random_search"}},
-    "seeds": [0],
-    "n_trials": 4,
-    "n_init": 2,
-}
 GPT = {"base_url": "https://api.openai.com/v1", "model": "gpt-4o", "api_key_env": "OPENAI_API_KEY"}
 
 

@@ -18,18 +18,14 @@ from typing import Any
 import pytest
 import yaml
 from conftest import snakemake
-from test_config_errors import config_error
+from test_config_errors import (
+    BASE,  # the smallest valid study
+    config_error,
+)
 
 from hpo.optimizers.registry import KINDS
 from hpo.study import validate_study
 
-BASE: dict[str, Any] = {
-    "benchmarks": ["synth-branin"],
-    "methods": {"rs": {"kind": "random_search"}},
-    "seeds": [0],
-    "n_trials": 4,
-    "n_init": 2,
-}
 REMOTE = {"base_url": "http://127.0.0.1:9/v1", "model": "m"}
 
 

@@ -172,7 +172,8 @@ def sampler_prompt(
 
 
 def _surrogate_head(card: dict[str, Any]) -> str:
-    return _task_sentence(card, surrogate=True) + (_dataset_sentence(card) + " " if _dataset_sentence(card) else "")
+    dataset = _dataset_sentence(card)
+    return _task_sentence(card, surrogate=True) + (dataset + " " if dataset else "")
 
 
 def discriminative_prompt(
