@@ -90,10 +90,9 @@ def resolve_endpoints(cfg: dict[str, Any], written: dict[str, Any] | None = None
                 f"config error: methods.{name}.params.endpoint: {unknown('endpoint', ep_name, resolved)}"
             )
         endpoint = resolved[ep_name]
-        if endpoint.embedded and getattr(get_class(kind), "EMBEDDED_ALTERNATIVE", None):
-            from hpo.optimizers.llambo import refusal
-
-            raise StudyConfigError(f"config error: methods.{name}: {refusal(kind)}")
+        refused = get_class(kind).embedded_refusal(kind) if endpoint.embedded else None  # type: ignore[attr-defined]
+        if refused:
+            raise StudyConfigError(f"config error: methods.{name}: {refused}")
         if kind in VISION_KINDS and not endpoint.vision:
             raise StudyConfigError(
                 f"config error: methods.{name}.params.endpoint: {kind} sends images but endpoint "

@@ -26,8 +26,8 @@ design:
 Each row records ``target_loss``, ``n_candidates``, ``surrogate_samples`` (usable predictions of the chosen
 candidate), ``ei_ties``, ``predicted_loss``, ``predicted_std``, ``acquisition``, and the calls and tokens of every
 request. Every remaining difference from the reference code: the deviation table of docs/methods.md. The published
-protocol is refused on the embedded model (:func:`refusal`); its reduced variant is ``llambo_lite``
-(:mod:`hpo.optimizers.llambo_lite`).
+protocol is refused on the embedded model (:meth:`LLAMBOOptimizer.embedded_refusal`); its reduced variant is
+``llambo_lite`` (:mod:`hpo.optimizers.llambo_lite`).
 """
 
 from __future__ import annotations
@@ -194,9 +194,6 @@ class LLAMBOOptimizer(LLAMBOBase):
     """LLAMBO as published: few-shot candidate sampler, per-candidate sampled surrogate, expected improvement."""
 
     PARAMS_SCHEMA: ClassVar[dict[str, Any]] = object_schema(LLAMBO_PARAMS)
-    # The embedded SmolLM2 cannot run the published protocol (~210 calls a trial; weeks per study): planning and the
-    # run job refuse it and name the reduced variant (hpo.study_endpoints.resolve_endpoints).
-    EMBEDDED_ALTERNATIVE: ClassVar[str] = "llambo_lite"
 
     @classmethod
     def calls_per_trial(cls, params: dict[str, Any]) -> float:
@@ -205,13 +202,20 @@ class LLAMBOOptimizer(LLAMBOBase):
         per_prompt = max(s // t, 3) if params["surrogate"] == "generative" else s
         return t * n + t * n * t * per_prompt  # ~ t*n candidates, each scored by t templates
 
+    @classmethod
+    def embedded_refusal(cls, kind: str) -> str | None:
+        """The embedded SmolLM2 cannot run the published protocol (~210 calls a trial; weeks per study): planning
+        and the run job refuse it with this line, which names the reduced variant."""
+        return (
+            f"{kind} (LLAMBO as published, ~210 model calls per trial) needs a remote endpoint: set params.endpoint "
+            "to one under `endpoints`; on the embedded SmolLM2 use kind llambo_lite (LLAMBO, reduced)"
+        )
+
     def setup(self) -> None:
         super().setup()
         from hpo.llm import llambo_fewshot as fs
         from hpo.llm.llambo_space import constraint
 
-        if self.endpoint.embedded:
-            raise ValueError(refusal(self.context.kind or "llambo"))
         self.card = dict(self.context.info.get("data_card") or {})
         self.frame = fs.framing(self.context.info, self.params["framing"])
         self.constraints = {n: constraint(self.space[n]) for n in sorted(self.space)}
@@ -332,14 +336,6 @@ class LLAMBOOptimizer(LLAMBOBase):
         if generative:
             extra["p_top_from"] = "+".join(sorted(sources)) or None
         return preds, extra
-
-
-def refusal(kind: str) -> str:
-    """The one line that refuses the published LLAMBO on the embedded model and names the reduced variant."""
-    return (
-        f"{kind} (LLAMBO as published, ~210 model calls per trial) needs a remote endpoint: set params.endpoint to "
-        "one under `endpoints`; on the embedded SmolLM2 use kind llambo_lite (LLAMBO, reduced)"
-    )
 
 
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:

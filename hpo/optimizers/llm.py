@@ -94,6 +94,9 @@ class LLMOptimizer(RepetitionGuard, Optimizer):
 
         ctx = self.context
         self.endpoint = EndpointConfig.from_dict(self.params["endpoint"] or EMBEDDED, self.params["endpoint_config"])
+        refused = self.embedded_refusal(ctx.kind or type(self).__name__) if self.endpoint.embedded else None
+        if refused:
+            raise ValueError(refused)
         if self.USES_IMAGES and not self.endpoint.vision:
             raise ValueError(
                 f"method kind {ctx.kind or 'mm_llm'} sends images, but endpoint "
@@ -122,6 +125,12 @@ class LLMOptimizer(RepetitionGuard, Optimizer):
     def calls_per_trial(cls, params: dict[str, Any]) -> float:
         """Expected model requests per optimizer-phase trial without re-asks (the planning-time cost estimate)."""
         return 1.0
+
+    @classmethod
+    def embedded_refusal(cls, kind: str) -> str | None:
+        """None if the embedded model may run this kind, else the one line that refuses it (planning, via
+        :func:`hpo.study_endpoints.resolve_endpoints`, and the run job say the same)."""
+        return None
 
     # -- prompt --------------------------------------------------------------------------------------------------
     def prompt_text(self, n_configs: int | None = None) -> str:
