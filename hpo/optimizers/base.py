@@ -38,6 +38,17 @@ class RunContext:
     artifacts_dir: Path | None = None
     server_log: Path | None = None
 
+    def fidelity_range(self) -> tuple[float, float]:
+        """(min, max) of the benchmark's fidelity, as its ``info["fidelity"]`` states it (multi-fidelity kinds), or
+        a one-line error naming the kind and the benchmark."""
+        fid = self.info.get("fidelity")
+        if not isinstance(fid, dict) or "min" not in fid or "max" not in fid:
+            raise ValueError(f"{self.kind or 'a multi-fidelity kind'}: benchmark {self.benchmark} has no fidelity")
+        fmin, fmax = float(fid["min"]), float(fid["max"])
+        if not 0 < fmin < fmax:
+            raise ValueError(f"{self.kind}: needs a fidelity range 0 < min < max, got {fid}")
+        return fmin, fmax
+
 
 @dataclass
 class Proposal:

@@ -60,11 +60,8 @@ class OptunaHyperband(OptunaTPE):
         return False
 
     def _build(self) -> None:
-        fid = self.context.info.get("fidelity")
-        if not isinstance(fid, dict) or "min" not in fid or "max" not in fid:
-            raise ValueError(f"optuna_hb: benchmark {self.context.benchmark} states no fidelity range in its info")
         eta = self.params["eta"]
-        self._ladder = rung_ladder(float(fid["min"]), float(fid["max"]), eta)
+        self._ladder = rung_ladder(*self.context.fidelity_range(), eta)
         pruner = self._optuna.pruners.HyperbandPruner(
             min_resource=1, max_resource=self._ladder[-1][0], reduction_factor=eta
         )

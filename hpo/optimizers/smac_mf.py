@@ -51,15 +51,6 @@ class _SMACMultiFidelity(Optimizer):
     def uses_shared_initial_design(self) -> bool:
         return False  # Hyperband fills its brackets itself
 
-    def _range(self) -> tuple[float, float]:
-        fid = self.context.info.get("fidelity")
-        if not isinstance(fid, dict) or "min" not in fid or "max" not in fid:
-            raise ValueError(f"{self.context.kind or self.FACADE}: benchmark {self.context.benchmark} has no fidelity")
-        fmin, fmax = float(fid["min"]), float(fid["max"])
-        if not 0 < fmin < fmax:
-            raise ValueError(f"{self.context.kind or self.FACADE}: needs a fidelity range 0 < min < max, got {fid}")
-        return fmin, fmax
-
     def _build(self) -> None:
         import smac
         from smac.runhistory.dataclasses import TrialValue
@@ -67,7 +58,7 @@ class _SMACMultiFidelity(Optimizer):
         from hpo.optimizers.smac_order import order_independent  # imports SMAC
 
         self._TrialValue = TrialValue
-        self._fmin, self._fmax = self._range()
+        self._fmin, self._fmax = self.context.fidelity_range()
         self._outdir = tempfile.mkdtemp(prefix="smac-mf-")
         facade = getattr(smac, self.FACADE)
         scenario = smac.Scenario(
