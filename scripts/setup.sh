@@ -54,6 +54,8 @@ if grep -qE '^(-r requirements.txt|llama-cpp-python)' "$REQ" && [ -n "$LLAMA_PIN
 fi
 python -m pip install --quiet -r "$REQ"
 python -m pip install --quiet --no-deps -e .
+# Packages whose declared pins conflict with ours (see the file) go in without their dependencies.
+python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 if [ -n "${CHECK_LLAMA:-}" ]; then
   python -m hpo.llm.server --check
   echo "$WHEEL" > .venv/.llama-wheel

@@ -146,3 +146,11 @@ def test_every_rule_has_a_conda_env(tmp_path: Path) -> None:
                 assert env in [p.resolve() for p in ENV_FILES], f"rule {rule.name}: conda env {env} is not in envs/"
             checked.append(rule.name)
     assert {"convert_table", "run", "aggregate", "plot_anytime_regret"} <= set(checked)
+
+
+def test_no_deps_packages_are_installed_the_same_way_everywhere() -> None:
+    """requirements-nodeps.txt (setup.sh) and the run env's post-deploy script install the same pins, --no-deps."""
+    pins = requirement_pins(ROOT / "requirements-nodeps.txt")
+    script = (ROOT / "envs" / "run.post-deploy.sh").read_text()
+    assert pins and all(f"{name}=={version}" in script.lower() for name, version in pins.items())
+    assert "--no-deps" in script and "--no-deps -r requirements-nodeps.txt" in (ROOT / "scripts/setup.sh").read_text()

@@ -1,4 +1,4 @@
-"""SMAC3's multi-fidelity kinds (``hyperband``, ``smac_mf``) through the harness: Hyperband's brackets and promotions
+"""SMAC3's multi-fidelity kinds (``hyperband``, ``smac_mf``) and ``dehb`` through the harness: Hyperband's brackets and promotions
 read from the trajectory's rows, the BOHB-style facade's budgets, identical trajectories in processes with different
 string-hash seeds, and a one-line refusal on a benchmark without fidelity. A toy benchmark (fidelity range [1, 9],
 cost f / 9, a low-fidelity bias) keeps every run small."""
@@ -111,7 +111,7 @@ print(json.dumps({{name: [repr(v) for v in table.column(name).to_pylist()] for n
 """
 
 
-@pytest.mark.parametrize(("kind", "n_trials"), [("hyperband", 9), ("smac_mf", 14)])
+@pytest.mark.parametrize(("kind", "n_trials"), [("hyperband", 9), ("smac_mf", 14), ("dehb", 9)])
 def test_identical_in_processes_with_different_hash_seeds(kind: str, n_trials: int) -> None:
     """Without :func:`hpo.optimizers.smac_order.order_independent` the ``smac_mf`` runs differ here."""
     code = _CHILD.format(tests=str(TESTS), kind=kind, n=n_trials)
@@ -136,7 +136,7 @@ def test_identical_in_processes_with_different_hash_seeds(kind: str, n_trials: i
         assert a[name] == b[name], f"{kind}: column {name} differs between processes"
 
 
-@pytest.mark.parametrize("kind", ["hyperband", "smac_mf"])
+@pytest.mark.parametrize("kind", ["hyperband", "smac_mf", "dehb"])
 def test_refused_on_a_benchmark_without_fidelity(kind: str) -> None:
     spec = _spec(kind, 3)
     spec.benchmark = "synth-branin"

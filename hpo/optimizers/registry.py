@@ -96,6 +96,13 @@ KINDS: dict[str, MethodKind] = {
             packages=("smac", "scikit-learn"),
         ),
         MethodKind(
+            "dehb",
+            "hpo.optimizers.dehb:DEHBOptimizer",
+            "multi-fidelity: DEHB (differential evolution per fidelity level inside Hyperband, eta 3), each rung a "
+            "fresh evaluation",
+            packages=("dehb",),
+        ),
+        MethodKind(
             "llm",
             "hpo.optimizers.llm:LLMOptimizer",
             "a text LLM proposes each configuration",
