@@ -1,7 +1,7 @@
-"""SMAC3's multi-fidelity kinds (``hyperband``, ``smac_mf``) and ``dehb`` through the harness: Hyperband's brackets and promotions
-read from the trajectory's rows, the BOHB-style facade's budgets, identical trajectories in processes with different
-string-hash seeds, and a one-line refusal on a benchmark without fidelity. A toy benchmark (fidelity range [1, 9],
-cost f / 9, a low-fidelity bias) keeps every run small."""
+"""SMAC3's multi-fidelity kinds (``hyperband``, ``smac_mf``) and ``dehb`` through the harness: Hyperband's
+brackets and promotions read from the trajectory's rows, the BOHB-style facade's budgets, identical trajectories in
+processes with different string-hash seeds, and a one-line refusal on a benchmark without fidelity. A toy benchmark
+(fidelity range [1, 9], cost f / 9, a low-fidelity bias) keeps every run small."""
 
 from __future__ import annotations
 
