@@ -7,7 +7,7 @@ import sys
 from hpo.analysis.insight_stats import TABLES as INSIGHT_TABLES
 from hpo.analysis.stats import ALPHA
 from hpo.analysis.stats_tables import TABLES as STATS_TABLES
-from hpo.benchmarks import needs_table
+from hpo.benchmarks import multi_fidelity_ids, needs_table, reads_table
 from hpo.codebase import digest, script_closure
 from hpo.optimizers.registry import get as method_kind
 from hpo.provenance import benchmark_digest, build_spec
@@ -56,6 +56,8 @@ os.environ[SPEND_ENV] = spend_env(
     os.path.abspath(f"{RESULTS}/spend"), spend_caps(STUDY)
 )
 METHODS = STUDY["methods"]
+# The study's multi-fidelity benchmarks: their budgets are costs (the report says so).
+COST_BENCHMARKS = [b for b in STUDY["benchmarks"] if b in set(multi_fidelity_ids())]
 
 
 wildcard_constraints:
@@ -128,10 +130,10 @@ PREFLIGHT_ENDPOINTS = sorted(set(PREFLIGHT_OF.values()))
 
 
 def run_inputs(wildcards):
-    """The converted table for tabular benchmarks (nothing for benchmarks that compute their loss), and the
+    """The converted or built table of table benchmarks (nothing for benchmarks that compute their loss), and the
     preflight result of a remote LLM method's endpoint."""
     out = {}
-    if needs_table(wildcards.benchmark):
+    if reads_table(wildcards.benchmark):
         out["table"] = f"{RESULTS}/tables/{wildcards.benchmark}.npz"
     if getattr(wildcards, "method", None) in PREFLIGHT_OF:
         out["endpoint"] = f"{RESULTS}/endpoints/{PREFLIGHT_OF[wildcards.method]}.json"
@@ -166,7 +168,7 @@ def llm_slots(wildcards):
 
 # Snakemake inspects every function-valued directive of every job, which dominates planning at 10^4 jobs. Use
 # plain values where the study allows (no computed-loss benchmark, no LLM / remote LLM method): ~12% faster -n.
-_PLAIN_INPUTS = all(needs_table(b) for b in STUDY["benchmarks"]) and not PREFLIGHT_OF
+_PLAIN_INPUTS = all(reads_table(b) for b in STUDY["benchmarks"]) and not PREFLIGHT_OF
 RUN_INPUT_ARGS = [] if _PLAIN_INPUTS else [unpack(run_inputs)]
 RUN_INPUT_KWARGS = (
     {"table": f"{RESULTS}/tables/{{benchmark}}.npz"} if _PLAIN_INPUTS else {}

@@ -37,5 +37,6 @@ rule report_md:
     params:
         code=code_digest("report_md.py"),
         alpha=ALPHA,
+        cost_benchmarks=COST_BENCHMARKS,
     script:
         "../workflow_scripts/report_md.py"

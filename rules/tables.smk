@@ -1,4 +1,5 @@
-"""Convert each shipped HPOBench table once into the fast .npz layout (pickle loading would dominate a run job)."""
+"""Make each table once: convert a shipped HPOBench table into the fast .npz layout (pickle loading would dominate a
+run job), or train a learning-curve table (hpo/benchmarks/lc_mlp.py)."""
 
 
 rule convert_table:

@@ -186,3 +186,46 @@ def test_multifidelity_study_config_plans() -> None:
     cfg = yaml.safe_load((Path(__file__).parents[1] / "config" / "multifidelity.yaml").read_text())
     out = validate_study(cfg)
     assert {"hyperband", "smac_mf", "optuna_hb"} <= set(out["methods"])
+
+
+def test_anytime_figure_draws_cost_on_multi_fidelity_benchmarks_and_marks_the_initial_design(tmp_path: Any) -> None:
+    """The x-axis is cost where aggregation put the rows on the cost axis (a ``fidelity`` column), trials elsewhere,
+    and both with the cost panels marked when a study mixes them; the shared initial design's end is found from
+    the rows' ``origin``."""
+    import pandas as pd
+
+    from hpo.analysis.plots import X_COST, X_MIXED, X_TRIALS, initial_design_end, plot_anytime_regret, x_label
+
+    def rows(bench: str, fidelity: float | None, n_init: int) -> pd.DataFrame:
+        trials = range(1, 7)
+        return pd.DataFrame(
+            {
+                "benchmark": bench,
+                "method": "m",
+                "seed": 0,
+                "trial": list(trials),
+                "origin": ["initial_design" if t <= n_init else "optimizer" for t in trials],
+                "fidelity": fidelity,
+                "normalized_regret": [1 / t for t in trials],
+            }
+        )
+
+    mf, full = rows("mfh3-good", 100.0, 0), rows("synth-branin", None, 3)
+    both = pd.concat([mf, full], ignore_index=True)
+    assert x_label(mf, ["mfh3-good"]) == X_COST
+    assert x_label(full, ["synth-branin"]) == X_TRIALS
+    assert x_label(both, ["mfh3-good", "synth-branin"]) == X_MIXED
+    assert initial_design_end(full) == 3 and initial_design_end(mf) is None
+    out = tmp_path / "anytime.png"
+    plot_anytime_regret(both, [out])
+    assert out.stat().st_size > 0
+
+
+def test_report_states_that_budgets_are_costs_on_multi_fidelity_benchmarks(tmp_path: Any) -> None:
+    from hpo.analysis.report import cost_note, write_report_md
+
+    assert cost_note([]) == ""
+    md = write_report_md(tmp_path, tmp_path / "report.md", cost_benchmarks=["mfh3-good"], html_out=tmp_path / "r.html")
+    assert cost_note(["mfh3-good"]) in md and "equal-cost checkpoints" in md
+    assert "full-fidelity evaluations" in (tmp_path / "r.html").read_text()
+    assert "Budget as cost" not in write_report_md(tmp_path, tmp_path / "plain.md")

@@ -1,4 +1,4 @@
-"""Snakemake script of rule ``convert_table``: pickled HPOBench table -> dense .npz."""
+"""Snakemake script of rule ``convert_table``: pickled HPOBench table -> dense .npz, or a learning-curve table."""
 
 from hpo.benchmarks import convert
 from hpo.logs import job_log

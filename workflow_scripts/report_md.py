@@ -13,4 +13,5 @@ with job_log(sm.log[0]):
         figures=sm.input.figures,
         alpha=sm.params.alpha,
         html_out=sm.output.html,
+        cost_benchmarks=sm.params.cost_benchmarks,
     )

@@ -85,6 +85,21 @@ LEGEND = (
     "normalized regret over blocks; p_holm = two-sided paired Wilcoxon test against the best method at that budget, "
     "Holm-adjusted."
 )
+
+
+def cost_note(cost_benchmarks: Sequence[str]) -> str:
+    """What "budget" means when some benchmarks have a fidelity: equal cost, not equal trial counts."""
+    if not cost_benchmarks:
+        return ""
+    return (
+        f"Budget as cost: on the multi-fidelity benchmarks ({', '.join(cost_benchmarks)}) a budget of n is n "
+        "full-fidelity evaluations' worth of normalized cost, whatever fidelities a method chose; every method, "
+        "multi-fidelity or not, is ranked and tested at these equal-cost checkpoints, and the anytime figure draws "
+        "regret against that cost. Regret is the noise-free maximum-fidelity loss of the incumbent (the best "
+        "configuration at the highest fidelity it reached)."
+    )
+
+
 NO_STATS = "No statistics could be computed (no finished run); see the notes in the tables under results/stats/."
 LLM_COLUMNS = ["method", "n_trials", "share_llm", "share_repaired", "share_fallback", "prompt_tokens_per_trial"]
 LLM_COLUMNS += ["completion_tokens_per_trial", "attempts_per_trial", "latency_mean_s", "cost_per_run", "cost_total"]
@@ -113,21 +128,26 @@ def write_report_md(
     figures: Sequence[str | Path] = (),
     alpha: float = ALPHA,
     html_out: str | Path | None = None,
+    cost_benchmarks: Sequence[str] = (),
 ) -> str:
     """Write the one-page summary (headline table, verdicts, LLM table, links) atomically and return its text.
 
     With ``html_out``, the same summary (without links) is also written as an HTML page for the Snakemake report.
+    ``cost_benchmarks`` are the study's multi-fidelity benchmarks, whose budgets are costs (:func:`cost_note`).
     """
     from hpo.atomic import atomic_path
 
     stats_dir, out = Path(stats_dir), Path(out)
     content = summary(stats_dir, alpha)
+    content["cost_note"] = cost_note(cost_benchmarks)
     base = out.resolve().parent
 
     def link(path: str | Path) -> str:
         return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
 
     parts = [f"# {TITLE}\n"]
+    if content["cost_note"]:
+        parts.append(f"{content['cost_note']}\n")
     if content["ok"]:
         parts += [LEGEND + "\n", table(content["headline"])]
         parts.append("\n".join(f"- {v}" for v in content["verdicts"]) + "\n")
@@ -181,6 +201,8 @@ def write_summary_html(content: dict[str, object], out: str | Path) -> None:
         return "<ul>" + "".join(f"<li>{b}</li>" for b in bold) + "</ul>"
 
     sections: list[tuple[str, pd.DataFrame | str]] = []
+    if content.get("cost_note"):
+        sections.append(("", f"<p>{html.escape(str(content['cost_note']))}</p>"))
     if content["ok"]:
         sections += [("", f"<p>{html.escape(LEGEND)}</p>"), ("", content["headline"])]
         sections.append(("Verdict per budget", bullets(content["verdicts"])))

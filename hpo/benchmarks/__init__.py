@@ -5,6 +5,8 @@
 * synthetic, ``synth-<function>``: ``synth-branin``, ``synth-hartmann6``, ... (:mod:`hpo.benchmarks.synthetic`);
 * multi-fidelity synthetic, ``mfh<dims>-<preset>``: ``mfh3-good``, ``mfh3-bad``, ``mfh6-good``, ``mfh6-bad``
   (:mod:`hpo.benchmarks.mf_synthetic`);
+* learning curves, ``lc-mlp-<dataset>``: an MLP's validation loss after every epoch, over a grid, in a table the
+  workflow builds once (:mod:`hpo.benchmarks.lc_mlp`);
 * custom: any name, defined in the study's ``custom_benchmarks`` and built from that definition
   (:mod:`hpo.benchmarks.hpobench_native`); the registry does not list them, the study config does.
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hpo.benchmarks import fcnet, hpobench_mlp, live_ml, mf_synthetic, nb201, synthetic
+from hpo.benchmarks import fcnet, hpobench_mlp, lc_mlp, live_ml, mf_synthetic, nb201, synthetic
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
 from hpo.benchmarks.tabular import TableFamily, TabularBenchmark, convert_table
 from hpo.suggest import LIST_HINT, unknown
@@ -34,6 +36,7 @@ __all__ = [
     "family_of",
     "make",
     "needs_table",
+    "reads_table",
     "provenance_files",
 ]
 
@@ -44,12 +47,12 @@ def _tabular_ids() -> list[str]:
 
 def available() -> list[str]:
     """Every shipped benchmark id, in a stable order: tabular, live ML, synthetic, multi-fidelity synthetic."""
-    return [*_tabular_ids(), *live_ml.ids(), *synthetic.ids(), *mf_synthetic.ids()]
+    return [*_tabular_ids(), *live_ml.ids(), *synthetic.ids(), *mf_synthetic.ids(), *lc_mlp.ids()]
 
 
 def multi_fidelity_ids() -> list[str]:
     """The shipped benchmarks with a fidelity (:mod:`hpo.benchmarks.multi_fidelity`), without building them."""
-    return mf_synthetic.ids()
+    return [*mf_synthetic.ids(), *lc_mlp.ids()]
 
 
 def family_of(benchmark_id: str) -> tuple[TableFamily, str]:
@@ -69,6 +72,12 @@ def needs_table(benchmark_id: str) -> bool:
     """
     prefix, _, dataset = benchmark_id.partition("-")
     return prefix in _FAMILIES and dataset in _FAMILIES[prefix].datasets
+
+
+def reads_table(benchmark_id: str) -> bool:
+    """Whether a run of the benchmark reads a table the workflow makes first (``convert_table``): a shipped
+    HPOBench table converted (:func:`needs_table`) or a learning-curve table built (:mod:`hpo.benchmarks.lc_mlp`)."""
+    return needs_table(benchmark_id) or lc_mlp.parse(benchmark_id) is not None
 
 
 def make(
@@ -101,6 +110,11 @@ def make(
     function = synthetic.parse(benchmark_id)
     if function is not None:
         return synthetic.SyntheticBenchmark(id=benchmark_id, noisy=noisy, function=function)
+    lc = lc_mlp.parse(benchmark_id)
+    if lc is not None:
+        return lc_mlp.LearningCurveBenchmark(
+            id=benchmark_id, noisy=noisy, dataset=lc, table_path=Path(table_path) if table_path else None
+        )
     mfh = mf_synthetic.parse(benchmark_id)
     if mfh is not None:
         return mf_synthetic.MFHartmannBenchmark(id=benchmark_id, noisy=noisy, dims=mfh[0], preset=mfh[1])
@@ -111,7 +125,9 @@ def make(
 
 
 def convert(benchmark_id: str, out: str | Path) -> Path:
-    """Convert the benchmark's table to the fast ``.npz`` layout at ``out``."""
+    """Convert the benchmark's table to the fast ``.npz`` layout at ``out`` (a learning-curve table: build it)."""
+    if lc_mlp.parse(benchmark_id) is not None:
+        return lc_mlp.build_table(benchmark_id, out)
     fam, dataset = family_of(benchmark_id)
     return convert_table(fam, dataset, Path(out), benchmark_id)
 
@@ -132,6 +148,8 @@ def provenance_files(benchmark_id: str, *, custom: bool = False) -> list[Path]:
         return [*closure([synthetic.__name__]), synthetic.REFERENCES]
     if mf_synthetic.parse(benchmark_id) is not None:
         return closure([mf_synthetic.__name__])
+    if lc_mlp.parse(benchmark_id) is not None:
+        return closure([lc_mlp.__name__])
     if live_ml.parse(benchmark_id) is not None:
         return [*closure([live_ml.__name__]), live_ml.REFERENCES]
     raise ValueError(unknown("benchmark", benchmark_id, available(), LIST_HINT))
