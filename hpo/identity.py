@@ -80,17 +80,22 @@ def _fail(path: str | Path, field: str, problem: str) -> None:
     raise IdentityError(f"{path}: {field} {problem}; {FIX}")
 
 
-def check_insight(record: Mapping[str, Any], path: str | Path) -> None:
-    """An insight file belongs to the run job its path names (and to the run file beside it, by fingerprint), and each
-    statement's weights sum to 1."""
-    expected = expected_from_path(path)
-    check(record, expected, path)
-    run = Path(path).with_name(f"{expected.get('seed')}.parquet")
-    if expected and run.exists():
-        # Same benchmark, method and seed from another study (other params or code) is still another run.
-        from hpo.trajectory import read_meta
+def insight_run_file(path: str | Path) -> Path | None:
+    """The run file beside an insight file (``<s>_insight.json`` -> ``<s>.parquet``), or None if its path names
+    no run job."""
+    seed = expected_from_path(path).get("seed")
+    return None if seed is None else Path(path).with_name(f"{seed}.parquet")
 
-        check(record, {"fingerprint": read_meta(run).get("spec", {}).get("fingerprint")}, path)
+
+def check_insight(record: Mapping[str, Any], path: str | Path, run_fingerprint: str | None = None) -> None:
+    """An insight file belongs to the run job its path names (and, given ``run_fingerprint``, the fingerprint of
+    the run file beside it, :func:`insight_run_file`), and each statement's weights sum to 1.
+
+    The caller reads that fingerprint: this module sits below the trajectory format and imports no reader."""
+    check(record, expected_from_path(path), path)
+    if run_fingerprint is not None:
+        # Same benchmark, method and seed from another study (other params or code) is still another run.
+        check(record, {"fingerprint": run_fingerprint}, path)
     for i, statement in enumerate(record.get("statements") or []):
         weights = statement.get("weights") if isinstance(statement, Mapping) else None
         if not isinstance(weights, Mapping):

@@ -22,8 +22,9 @@ import yaml
 from conftest import snakemake
 
 from hpo import benchmarks
-from hpo.analysis.importance import importance_json, importance_table, load_importance, write_importance
+from hpo.analysis.importance import importance_table, load_importance, write_importance
 from hpo.analysis.insight_stats import load_insight
+from hpo.analysis.truth_compute import importance_json
 from hpo.benchmarks.tabular import _load_npz, stored_identity
 from hpo.identity import FIX, IdentityError, expected_from_path
 

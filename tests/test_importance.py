@@ -18,6 +18,7 @@ from hpo.analysis import importance as imp
 from hpo.analysis import optuna_encoding as enc
 from hpo.analysis import truth_exact as te
 from hpo.analysis import truth_sobol as ts
+from hpo.analysis.truth_compute import importance_json
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
 
 
@@ -117,7 +118,7 @@ def test_vectorized_equals_group_by_on_real_tables(benchmark_id, table_dir):
 def test_importance_json_of_a_table_round_trips(table_dir, tmp_path):
     npz = table_dir / "mlp-car.npz"
     benchmarks.make("mlp-car", table_path=npz)
-    record = imp.importance_json("mlp-car", table=npz)
+    record = importance_json("mlp-car", table=npz)
     out = tmp_path / "mlp-car.json"
     imp.write_importance(record, out)
     back = imp.load_importance(out)
@@ -137,7 +138,7 @@ def test_importance_json_of_a_table_round_trips(table_dir, tmp_path):
     local = table[(table["term"] == "local") & (table["transform"] == "rank")]
     assert local["share"].sum() == pytest.approx(1.0) and local["rank"].isna().all()
     with pytest.raises(ValueError, match="needs its converted table"):
-        imp.importance_json("mlp-car")
+        importance_json("mlp-car")
     # the pairwise ties and the exact totals are stored and read back
     rank = back["transforms"]["rank"]
     assert isinstance(rank["unresolved_pairs"], list) and isinstance(rank["total_unresolved_pairs"], list)
@@ -147,7 +148,7 @@ def test_importance_json_of_a_table_round_trips(table_dir, tmp_path):
 def test_a_record_from_before_pairwise_ties_is_refused_with_one_line(table_dir, tmp_path):
     from hpo.identity import IdentityError
 
-    record = imp.importance_json("mlp-car", table=table_dir / "mlp-car.npz", n_bootstrap=5)
+    record = importance_json("mlp-car", table=table_dir / "mlp-car.npz", n_bootstrap=5)
     for res in record["transforms"].values():  # the old layout: transitive tie groups, no pairwise ties
         res["tie_groups"] = []
         del res["unresolved_pairs"], res["total_unresolved_pairs"]
@@ -199,8 +200,8 @@ def test_table_grid_mismatch_is_one_line(table_dir, tmp_path):
 
 
 def test_sampled_importance_is_seeded_and_stores_its_design():
-    a = imp.importance_json("synth-branin", n_sample=64, n_bootstrap=20)
-    b = imp.importance_json("synth-branin", n_sample=64, n_bootstrap=20)
+    a = importance_json("synth-branin", n_sample=64, n_bootstrap=20)
+    b = importance_json("synth-branin", n_sample=64, n_bootstrap=20)
     assert a["method"] == "sobol_analytic" and a["n_points"] == 64 * 5  # A, B, two mixed, one pair matrix
     assert a["transforms"] == b["transforms"]  # fixed design and bootstrap seeds
     assert "Sobol indices of the analytic function" in a["estimator"] and a["gamma"] == imp.GAMMA
@@ -239,13 +240,13 @@ class OneKnob(Benchmark):
 
 
 def test_one_hyperparameter_benchmark_says_scores_do_not_apply():
-    record = imp.importance_json("one-knob", bench=OneKnob(id="one-knob"), n_sample=16, n_bootstrap=0)
+    record = importance_json("one-knob", bench=OneKnob(id="one-knob"), n_sample=16, n_bootstrap=0)
     assert record["n_hyperparameters"] == 1
     assert imp.ONE_HP_NOTE in record["note"]
     assert record["transforms"]["rank"]["top_pair"] == []
     assert record["transforms"]["rank"]["main"] == {"lr": 1.0}  # one input carries all the variance
     # without a stored evaluation time, a pilot evaluation sizes the design: microseconds -> the largest n
-    timed = imp.importance_json("one-knob", bench=OneKnob(id="one-knob"), n_bootstrap=0)
+    timed = importance_json("one-knob", bench=OneKnob(id="one-knob"), n_bootstrap=0)
     assert timed["sample"]["n"] == ts.N_MAX and timed["method"] == "sobol_sample"
     assert len(timed["sample"]["f_A"]) == ts.N_MAX
 

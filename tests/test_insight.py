@@ -15,6 +15,7 @@ from hpo import benchmarks
 from hpo.analysis import importance as imp
 from hpo.analysis import insight_sources as src
 from hpo.analysis import insight_stats as ins
+from hpo.analysis.truth_compute import importance_json
 from hpo.space import config_json, initial_design
 
 ROLES = {"llm": "text", "mm_llm": "image", "mm_llm_blank": "blank"}
@@ -175,7 +176,7 @@ def study(table_dir, tmp_path_factory):
     importance_paths, records = [], {}
     for b in BENCHES:
         benchmarks.make(b, table_path=table_dir / f"{b}.npz")
-        rec = imp.importance_json(b, table=table_dir / f"{b}.npz")
+        rec = importance_json(b, table=table_dir / f"{b}.npz")
         imp.write_importance(rec, root / f"{b}.json")
         importance_paths.append(root / f"{b}.json")
         records[b] = imp.load_importance(root / f"{b}.json")

@@ -28,6 +28,7 @@ from fake_openai import FakeOpenAI
 from hpo.analysis import importance as imp
 from hpo.analysis import insight_stats as ins
 from hpo.analysis.insight_table import top_two
+from hpo.analysis.truth_compute import importance_json
 from hpo.ask_importance import insight_to_file
 from hpo.influence import influence
 from hpo.provenance import build_spec
@@ -92,7 +93,7 @@ class Script:
 def study(table_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     random.seed(0)
     root = tmp_path_factory.mktemp("insight_study")
-    record = imp.importance_json(BENCH, table=table_dir / f"{BENCH}.npz")
+    record = importance_json(BENCH, table=table_dir / f"{BENCH}.npz")
     imp.write_importance(record, root / f"{BENCH}.json")
     record = imp.load_importance(root / f"{BENCH}.json")
     main = record["transforms"]["rank"]["main"]

@@ -10,6 +10,7 @@ import pytest
 from hpo import benchmarks
 from hpo.analysis import importance as imp
 from hpo.analysis import truth_sobol as ts
+from hpo.analysis.truth_compute import importance_json
 from hpo.benchmarks.synthetic import Function, SyntheticBenchmark
 
 A, B = 7.0, 0.1
@@ -74,7 +75,7 @@ def test_hartmann3_main_and_total_match_an_exact_grid_and_resolve_x0_below_x1():
     norm = {k: np.array(list(exact["raw"][k].values())) for k in ("main", "total")}
     assert norm["main"] / norm["main"].sum() == pytest.approx([0.04, 0.18, 0.78], abs=0.01)
     assert norm["total"] / norm["total"].sum() == pytest.approx([0.057, 0.33, 0.61], abs=0.01)
-    rec = imp.importance_json("synth-hartmann3", n_bootstrap=200)
+    rec = importance_json("synth-hartmann3", n_bootstrap=200)
     for t in imp.TRANSFORMS:
         res = rec["transforms"][t]
         for part in ("main", "total"):
@@ -135,7 +136,7 @@ def test_design_follows_configspaces_sampling_measure():
 
 def test_live_benchmark_stores_its_evaluations_and_region():
     bench = benchmarks.make("svm-wine")
-    rec = imp.importance_json("svm-wine", bench=bench, n_sample=16, n_bootstrap=50)
+    rec = importance_json("svm-wine", bench=bench, n_sample=16, n_bootstrap=50)
     assert rec["method"] == "sobol_sample" and rec["n_points"] == 16 * 4
     assert "64 true evaluations" in rec["estimator"]
     sample, region = rec["sample"], rec["region"]

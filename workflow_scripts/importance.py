@@ -1,7 +1,8 @@
 """Snakemake script of rules ``importance`` (one benchmark's ground-truth hyperparameter importance -> JSON) and
 ``importance_table`` (every benchmark's importance in one long CSV)."""
 
-from hpo.analysis.importance import importance_json, importance_table, load_importance, write_importance
+from hpo.analysis.importance import importance_table, load_importance, write_importance
+from hpo.analysis.truth_compute import importance_json
 from hpo.atomic import atomic_path
 from hpo.logs import job_log
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +41,6 @@ from hpo.identity import check_importance
 if TYPE_CHECKING:
     from ConfigSpace import ConfigurationSpace
 
-    from hpo.benchmarks.base import Benchmark
 
 TRANSFORMS = ("rank", "raw")
 PRIMARY = "rank"
@@ -138,54 +136,6 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         out = {"total_ci": {}, "total_diff_ci": {}, **out}
         out["total_unresolved_pairs"] = unresolved_pairs(out["total"], out["total_diff_ci"])
     return out
-
-
-def importance_json(
-    benchmark_id: str,
-    *,
-    table: str | Path | None = None,
-    bench: Benchmark | None = None,
-    n_sample: int | None = None,
-    n_bootstrap: int | None = None,
-    gamma: float = GAMMA,
-) -> dict[str, Any]:
-    """The ground-truth record of one benchmark: exact on a table, else Sobol indices of ``bench``'s true loss.
-
-    Also stores the benchmark's ConfigSpace (serialized), so later stages can build Optuna trials and the images'
-    influence ordering without rebuilding the benchmark. ``n_sample`` (Sobol base sample size, a power of 2) and
-    ``n_bootstrap`` override the estimators' defaults (tests use small ones).
-    """
-    from hpo import benchmarks
-
-    if not 0 < gamma < 1:
-        raise ValueError(f"gamma must be in (0, 1), got {gamma}")
-    t0 = time.perf_counter()
-    boot = {} if n_bootstrap is None else {"n_bootstrap": n_bootstrap}
-    if benchmarks.needs_table(benchmark_id):
-        from hpo.analysis.truth_exact import exact_importance
-
-        if table is None:
-            raise ValueError(f"{benchmark_id}: a tabular benchmark needs its converted table (.npz)")
-        bench = bench or benchmarks.make(benchmark_id, table_path=table)
-        result = exact_importance(benchmark_id, table, gamma=gamma, **boot)
-    else:
-        from hpo.analysis.truth_sobol import sobol_importance
-
-        bench = bench or benchmarks.make(benchmark_id)
-        result = sobol_importance(bench, n=n_sample, gamma=gamma, **boot)
-    n_hp = len(result["hyperparameters"])
-    if n_hp == 1:
-        result["note"] = "; ".join(filter(None, [ONE_HP_NOTE, result["note"]]))
-    return {
-        "benchmark": benchmark_id,
-        **result,
-        "gamma": gamma,
-        "n_hyperparameters": n_hp,
-        "primary_transform": PRIMARY,
-        "loss": bench.info.get("loss", ""),
-        "space": bench.space.to_serialized_dict(),
-        "seconds": time.perf_counter() - t0,
-    }
 
 
 def load_importance(path: str | Path) -> dict[str, Any]:

@@ -35,7 +35,8 @@ import pandas as pd
 
 from hpo.analysis.importance import rank_transform, space_of
 from hpo.analysis.optuna_encoding import FANOVA_SEED, optuna_distributions, optuna_params
-from hpo.identity import check_insight
+from hpo.identity import check_insight, insight_run_file
+from hpo.trajectory import read_meta
 
 MODEL_SOURCES = ("model", "prior", "model_text")  # model_text: an image kind asked the same text without images
 LADDER = ("chance", "prior", "image_echo", "data_fanova", "data_fanova_random", "prior_data")
@@ -80,7 +81,9 @@ def load_insight(path: str | Path) -> dict[str, Any]:
         pair = st.get("top_interaction")
         if pair is not None and (not isinstance(pair, list) or len(pair) != 2 or not set(pair) <= set(hps)):
             raise ValueError(f"{where}: top_interaction must be null or two of the hyperparameters, got {pair!r}")
-    check_insight(data, path)  # identity of the run job its path names; weights sum to 1
+    run = insight_run_file(path)
+    fingerprint = read_meta(run).get("spec", {}).get("fingerprint") if run is not None and run.exists() else None
+    check_insight(data, path, fingerprint)  # identity of the run job its path names; weights sum to 1
     return data
 
 

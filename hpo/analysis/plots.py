@@ -89,9 +89,8 @@ def plot_anytime_regret(
         for handle, label in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(label, handle)
     handles, labels = list(legend.values()), list(legend)
-    fig.legend(
-        handles, labels, loc="lower center", ncol=min(len(labels), 6), bbox_to_anchor=(0.5, -0.02), frameon=False
-    )
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout()
+    # below the panels, outside them (savefig's tight bounding box keeps it): it never covers a curve or a label
+    fig.legend(handles, labels, loc="upper center", ncol=min(len(labels), 6), bbox_to_anchor=(0.5, 0), frameon=False)
     save(fig, outputs)
     plt.close(fig)
