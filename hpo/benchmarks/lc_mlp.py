@@ -5,9 +5,10 @@ family builds its own table once (the workflow's ``convert_table`` rule, like th
 
 * **Data:** the bundled scikit-learn datasets and the fixed split and scaling of the live-ML family
   (:func:`hpo.benchmarks.live_ml.load_split`: a stratified third held out, ``StandardScaler`` on the training part).
-* **Grid** (:data:`GRID`, 4 x 3 x 2 x 2 = 48 configurations): ``learning_rate_init``, ``alpha`` (L2), the width of
-  the one hidden layer, ``batch_size`` of scikit-learn's ``MLPClassifier`` (adam, relu, model seed 0), ordinal
-  hyperparameters as in the HPOBench MLP tables.
+* **Grid** (:data:`GRID`, 6 x 5 x 3 x 3 = 270 configurations): ``learning_rate_init``, ``alpha`` (L2), the width
+  of the one hidden layer, ``batch_size`` of scikit-learn's ``MLPClassifier`` (adam, relu, model seed 0), ordinal
+  hyperparameters as in the HPOBench MLP tables. Large enough that SMAC's Hyperband, which never repeats a
+  configuration, does not run out of new ones within a 30-evaluation budget (48 did, on [1, 27] with eta 3).
 * **Fidelity:** epochs, 1 .. :data:`EPOCHS` (27 = 3^3, so Hyperband's eta-3 ladder 1, 3, 9, 27 is exact). Each
   configuration is trained with ``partial_fit`` one epoch at a time, and after every epoch its validation loss
   (``1 - balanced accuracy``, as the live-ML family) and the cumulative fit seconds are stored. A fidelity between
@@ -44,10 +45,10 @@ PREFIX = "lc-mlp"
 EPOCHS = 27
 MODEL_SEED = 0
 GRID: dict[str, list[Any]] = {
-    "learning_rate_init": [1e-4, 1e-3, 1e-2, 1e-1],
-    "alpha": [1e-5, 1e-3, 1e-1],
-    "width": [16, 64],
-    "batch_size": [16, 64],
+    "learning_rate_init": [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+    "alpha": [1e-5, 1e-4, 1e-3, 1e-2, 1e-1],
+    "width": [16, 32, 64],
+    "batch_size": [32, 64, 96],
 }
 
 
