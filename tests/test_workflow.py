@@ -133,3 +133,19 @@ def test_default_study_small_version_runs(tmp_path: Path) -> None:
     for question in ("Better than chance?", "Better than the data analysis?"):  # one benchmark: n = 1, no interval
         assert f"**{question}**" in report and "n = 1 benchmark" in report
     assert "**Does seeing images help beyond echoing them?** not answerable: no multimodal" in report
+
+
+def test_load_results_returns_the_studys_tables(finished: Path) -> None:
+    """``hpo.load_results`` reads what the report shows: every table as a data frame, nothing recomputed."""
+    import hpo
+
+    res = hpo.load_results(finished / "results")
+    assert res.missing == [] or set(res.missing) <= {"importance/importance.csv"}
+    assert res.trajectories is not None and res.runs is not None and res.summary is not None
+    assert res.trajectories.equals(pd.read_parquet(finished / "results" / "trajectories.parquet"))
+    assert len(res.runs) == len(res.trajectories) and {"benchmark", "method", "seed", "trial"} <= set(res.runs)
+    assert {"ranks", "friedman", "wilcoxon"} <= set(res.stats)
+    assert res.stats["ranks"].equals(pd.read_csv(finished / "results" / "stats" / "ranks.csv"))
+    assert (res.run_status["status"] == "complete").all()
+    with pytest.raises(FileNotFoundError, match="no study results here"):
+        hpo.load_results(finished / "logs")

@@ -128,8 +128,14 @@ def verdict(row: Mapping[str, Any], alpha: float = ALPHA) -> str:
 
 
 def planned(groups: Mapping[str, Mapping[str, Any]], budgets: Sequence[int]) -> list[dict[str, Any]]:
-    """Every contrast of every group at every budget: arm pairs (first = shown more), then arm vs reference."""
-    out = []
+    """Every contrast of every group at every budget: arm pairs (first = shown more), then arm vs reference.
+
+    A pair that an earlier group already tests (an arm in two groups with one reference, e.g. ``llm_mf`` vs
+    ``hyperband`` in the multi-fidelity study's image group and budget group) is tested once, in the first group:
+    a repeated row would only add a duplicate p-value to the Holm family. A group's primary is always kept.
+    """
+    out: list[dict[str, Any]] = []
+    seen: set[frozenset[str]] = set()
     for name, group in groups.items():
         arms, ref, primary = list(group["arms"]), group.get("reference"), group.get("primary")
         pairs = [(a, b, "arm") for i, a in enumerate(arms) for b in arms[i + 1 :]]
@@ -138,6 +144,9 @@ def planned(groups: Mapping[str, Mapping[str, Any]], budgets: Sequence[int]) -> 
             key = {primary["arm"], primary["versus"]}
             pairs = [p for p in pairs if {p[0], p[1]} != key]
             pairs.insert(0, (primary["arm"], primary["versus"], "arm"))
+        keep = {frozenset((primary["arm"], primary["versus"]))} if primary else set()
+        pairs = [p for p in pairs if frozenset(p[:2]) in keep or frozenset(p[:2]) not in seen]
+        seen |= {frozenset(p[:2]) for p in pairs}
         for budget in budgets:
             for a, b, versus in pairs:
                 is_primary = bool(primary) and (a, b, budget) == (primary["arm"], primary["versus"], primary["budget"])

@@ -5,12 +5,14 @@ configuration with the best *observed* loss, ``f*`` the benchmark's optimum and 
 over the benchmark's space.
 
 Why the median and not the worst value or the study's own results:
+
 * Losses differ by orders of magnitude across benchmarks (FCNet MSE vs. 1 - accuracy), so raw regret cannot be
   averaged or ranked across benchmarks; a ratio can.
 * The worst value is an outlier (diverged networks: FCNet slice_localization's worst MSE is 4e7 while its median is
   0.03), which would squash every method's regret to ~0.
 * Normalizing by the best/worst result *observed in the study* (min-max over methods) makes one method's numbers
   change when another method is added; ``f*`` and ``f_ref`` depend on the benchmark only.
+
 So 0 means the optimum was found and 1 means "no better than a typical random configuration".
 """
 

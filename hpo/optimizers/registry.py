@@ -103,6 +103,14 @@ KINDS: dict[str, MethodKind] = {
             packages=("dehb",),
         ),
         MethodKind(
+            "llm_hb",
+            "hpo.optimizers.llm_hb:LLMHyperband",
+            "multi-fidelity: Hyperband (eta 3, SMAC's brackets) decides every budget, a text LLM proposes its new "
+            "configurations (at most max_llm_calls requests a run, then random ones)",
+            packages=LLM_PACKAGES,
+            llm=True,
+        ),
+        MethodKind(
             "llm",
             "hpo.optimizers.llm:LLMOptimizer",
             "a text LLM proposes each configuration",
