@@ -5,8 +5,8 @@ python examples/library_usage.py
 
 from hpo import benchmarks
 from hpo.analysis.aggregate import with_normalized_regret
-from hpo.provenance import build_spec
-from hpo.runner import run
+from hpo.run.harness import run
+from hpo.run.provenance import build_spec
 
 bench = benchmarks.make("nb201-cifar10")  # converts the table into ~/.cache/mm-llm-hpo/tables on first use
 # build_spec fills the kind's parameter defaults and the fingerprint, exactly as the workflow does

@@ -5,7 +5,7 @@ The package is importable on its own (see ``examples/``); the Snakemake workflow
 
 from typing import TYPE_CHECKING, Any
 
-from hpo.versions import HPO_VERSION as __version__
+from hpo.util.versions import HPO_VERSION as __version__
 
 __all__ = ["__version__", "load_results"]
 

@@ -60,12 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     from hpo import benchmarks, optimizers
     from hpo.llm.client import EndpointError
     from hpo.llm.ledger import SpendingCapReached
-    from hpo.preflight import PreflightError
-    from hpo.redact import redact
+    from hpo.study.preflight import PreflightError
+    from hpo.util.redact import redact
 
     failures = (SpendingCapReached, EndpointError, PreflightError)
     if args.cmd in ("check-endpoint", "estimate"):
-        from hpo.study_cli import check_endpoints, estimate_table
+        from hpo.study.cli import check_endpoints, estimate_table
 
         try:
             if args.cmd == "estimate":
@@ -81,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.cmd == "list":
-        from hpo.listing import id_lines, listing
+        from hpo.study.listing import id_lines, listing
 
         print(id_lines() if args.ids else listing())
         return 0
-    from hpo.suggest import LIST_HINT, unknown
+    from hpo.util.suggest import LIST_HINT, unknown
 
     for what, name, names in (
         ("benchmark", args.benchmark, benchmarks.available()),
@@ -94,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         if name not in names:
             print(f"error: {unknown(what, name, names, LIST_HINT)}", file=sys.stderr)
             return 2
-    from hpo.atomic import DiskFullError
-    from hpo.provenance import build_spec
-    from hpo.runner import run_to_file
+    from hpo.run.harness import run_to_file
+    from hpo.run.provenance import build_spec
+    from hpo.util.atomic import DiskFullError
 
     try:
         spec = build_spec(

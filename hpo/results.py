@@ -51,8 +51,8 @@ def load_results(path: str | Path = "results") -> Results:
     """
     import pandas as pd
 
-    from hpo.analysis.insight_stats import TABLES as INSIGHT_TABLES
-    from hpo.analysis.stats_tables import TABLES as STATS_TABLES
+    from hpo.insight.stats import TABLES as INSIGHT_TABLES
+    from hpo.stats.tables import TABLES as STATS_TABLES
 
     root = Path(path)
     runs = _run_files(root)

@@ -27,8 +27,8 @@ def main() -> None:
     parser.add_argument("--benchmark", default="mlp-credit_g")
     args = parser.parse_args()
     os.environ.setdefault("HPO_LLM_SPEND", json.dumps({}))  # load_study sets the study's caps in this process
-    from hpo.estimate import estimate
-    from hpo.study_cli import load_study
+    from hpo.study.cli import load_study
+    from hpo.study.estimate import estimate
 
     previous = None
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from hpo import benchmarks
-from hpo.analysis.truth_exact import exact_importance
+from hpo.insight.truth.exact import exact_importance
 
 
 def main(argv: list[str] | None = None) -> None:

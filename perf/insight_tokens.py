@@ -1,4 +1,4 @@
-"""Extra model usage of the insight calls (hpo.ask_importance), per run (printed, not asserted).
+"""Extra model usage of the insight calls (hpo.insight.ask), per run (printed, not asserted).
 
 For each benchmark: one ``llm`` run with the embedded model (real llama.cpp server, SmolLM2-135M, one thread), then
 its insight job at the given budgets (plus the prior, budget 0), against a fresh reply cache so every call is a real
@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 def measure(benchmark: str, n_trials: int, n_init: int, budgets: list[int], seed: int, work: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from hpo.ask_importance import insight_to_file
-    from hpo.provenance import build_spec
-    from hpo.runner import run_to_file
+    from hpo.insight.ask import insight_to_file
+    from hpo.run.harness import run_to_file
+    from hpo.run.provenance import build_spec
 
     spec = build_spec(benchmark=benchmark, method="llm", kind="llm", seed=seed, n_trials=n_trials, n_init=n_init)
     cache = work / "llm_cache"

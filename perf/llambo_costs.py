@@ -48,8 +48,8 @@ def measure(benchmark: str, n_init: int) -> dict[str, dict[str, Any]]:
     from hpo.llm.client import LLMClient
     from hpo.llm.server import EmbeddedServer
     from hpo.optimizers import params_schema
-    from hpo.runner import RunSpec, run
-    from hpo.study import fill_defaults
+    from hpo.run.harness import RunSpec, run
+    from hpo.study.config import fill_defaults
 
     calls: list[tuple[str, str, float, int, int]] = []
     current = {"kind": ""}

@@ -32,9 +32,9 @@ def prompt_tokens_curve(benchmark: str = "mlp-car", n: int = 100) -> list[int]:
     from llama_cpp import Llama
 
     import hpo.benchmarks as B
+    from hpo.core.space import config_dict
     from hpo.llm.prompt import SYSTEM, Observation, task_text, user_text
     from hpo.llm.server import smollm2_path
-    from hpo.space import config_dict
 
     bench = B.make(benchmark)
     space = bench.space
@@ -57,8 +57,8 @@ def prompt_tokens_curve(benchmark: str = "mlp-car", n: int = 100) -> list[int]:
 def embedded_run(n_trials: int) -> None:
     import hpo.benchmarks as B
     from hpo.optimizers import params_schema
-    from hpo.runner import RunSpec, run
-    from hpo.study import fill_defaults
+    from hpo.run.harness import RunSpec, run
+    from hpo.study.config import fill_defaults
 
     params = fill_defaults(params_schema("llm"), {"endpoint": "embedded", "endpoint_config": {"embedded": True}})
     spec = RunSpec(benchmark="mlp-car", method="llm", kind="llm", seed=0, n_trials=n_trials, n_init=2, params=params)
@@ -90,8 +90,8 @@ def kind_runs(benchmark: str, n_init: int, n_after: int) -> dict[str, Any]:
     """One embedded-model run per kind (fresh cache each): the trajectory and the job's total wall time."""
     import hpo.benchmarks as B
     from hpo.optimizers import params_schema
-    from hpo.runner import RunSpec, run
-    from hpo.study import fill_defaults
+    from hpo.run.harness import RunSpec, run
+    from hpo.study.config import fill_defaults
 
     out = {}
     for kind in KINDS:
@@ -143,13 +143,13 @@ def run_prompt_tokens(kind: str, benchmark: str, n: int = 100, n_init: int = 10)
     from llama_cpp import Llama
 
     import hpo.benchmarks as B
+    from hpo.core.space import config_dict
     from hpo.llm import llambo_fewshot as fs
     from hpo.llm import llambo_prompts as lp
     from hpo.llm.prompt import SYSTEM, Observation, task_text, user_text
     from hpo.llm.server import smollm2_path
     from hpo.optimizers import params_schema
-    from hpo.space import config_dict
-    from hpo.study import fill_defaults
+    from hpo.study.config import fill_defaults
 
     bench = B.make(benchmark)
     space = bench.space
@@ -201,7 +201,7 @@ def cost_table(benchmark: str, measured: dict[str, dict[str, float]], n: int = 1
         base_calls = {"llm": 1.0, "llambo_lite": None, "llm_tpe": 0.5}[kind]
         if kind == "llambo_lite":
             from hpo.optimizers import params_schema
-            from hpo.study import fill_defaults
+            from hpo.study.config import fill_defaults
 
             p = fill_defaults(params_schema(kind), {})
             base_calls = p["n_candidates"] + p["n_templates"]

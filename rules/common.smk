@@ -4,28 +4,28 @@ import functools
 import re
 import sys
 
-from hpo.analysis.insight_stats import TABLES as INSIGHT_TABLES
-from hpo.analysis.stats import ALPHA
-from hpo.analysis.stats_tables import TABLES as STATS_TABLES
+from hpo.insight.stats import TABLES as INSIGHT_TABLES
+from hpo.stats.comparison import ALPHA
+from hpo.stats.tables import TABLES as STATS_TABLES
 from hpo.benchmarks import multi_fidelity_ids, needs_table, reads_table
-from hpo.codebase import digest, script_closure
+from hpo.util.codebase import digest, script_closure
 from hpo.optimizers.registry import get as method_kind
-from hpo.provenance import benchmark_digest, build_spec
+from hpo.run.provenance import benchmark_digest, build_spec
 from hpo.llm.ledger import SPEND_ENV, spend_env
 from hpo.llm.endpoint import EndpointConfig
-from hpo.preflight import endpoint_digest
-from hpo.study import (
+from hpo.study.preflight import endpoint_digest
+from hpo.study.config import (
     StudyConfigError,
     coerce_cli_lists,
     load_schema,
     spend_caps,
     validate_study,
 )
-from hpo.study_handoff import load_resolved, save_resolved, study_key
-from hpo.trajectory import CHECKED_FIELDS
+from hpo.study.handoff import load_resolved, save_resolved, study_key
+from hpo.core.trajectory import CHECKED_FIELDS
 
 # A job's own parse of the workflow (SLURM, or a job Snakemake runs in a process of its own) takes the study that
-# the planning process resolved from this very config, instead of validating it again (hpo/study_handoff.py).
+# the planning process resolved from this very config, instead of validating it again (hpo/study/handoff.py).
 _STUDY_KEY = study_key(config)
 _HANDED = None if workflow.is_main_process else load_resolved(_STUDY_KEY)
 if _HANDED is not None:
@@ -141,7 +141,7 @@ def run_inputs(wildcards):
 
 
 def endpoint_check_digest(wildcards):
-    """What a preflight result stands for (hpo.preflight.endpoint_digest): it reruns when the endpoint changes,
+    """What a preflight result stands for (hpo.study.preflight.endpoint_digest): it reruns when the endpoint changes,
     not when code or the study's other settings do (the runs' own specs cover those)."""
     method = next(m for m, e in PREFLIGHT_OF.items() if e == wildcards.endpoint)
     params = METHODS[method]["params"]
@@ -198,7 +198,7 @@ def _pair_spec(benchmark, method):
 def run_spec(wildcards):
     """Everything that determines one run's result, fingerprint and its provenance parts included; compared by
     value by Snakemake's params trigger, so any change reruns exactly the jobs it affects. Built once per
-    (benchmark, method) with hpo.provenance.build_spec (the function the CLI uses): the seed enters no fingerprint
+    (benchmark, method) with hpo.run.provenance.build_spec (the function the CLI uses): the seed enters no fingerprint
     part, and the job's wildcards carry it.
     """
     spec = _pair_spec(wildcards.benchmark, wildcards.method).as_dict()

@@ -1,4 +1,4 @@
-"""Endpoint preflight (hpo.preflight): one job per remote endpoint the study's LLM methods use, before any of
+"""Endpoint preflight (hpo.study.preflight): one job per remote endpoint the study's LLM methods use, before any of
 their run jobs (each depends on its endpoint's file through ``run_inputs``), so a wrong dialect, an unknown model, a
 rejected key or a vision endpoint that ignores images stops the workflow with one line before a run job starts.
 The embedded endpoint is not checked here (local, free, tested by the project); ``python -m hpo check-endpoint``
@@ -27,7 +27,7 @@ rule endpoint_check:
 
 
 rule estimate:
-    """The cost and time preview (hpo.estimate) as a file: `snakemake results/estimate.md` (not part of `all`).
+    """The cost and time preview (hpo.study.estimate) as a file: `snakemake results/estimate.md` (not part of `all`).
     Reruns when the study's design or endpoints change; jobs finished since then are not subtracted until then.
     """
     output:

@@ -1,6 +1,6 @@
 """Do the models understand the problem? Ground-truth hyperparameter importance per benchmark, the stated importance
-of the LLM methods and of a data analysis scored against it, its figure (hpo.analysis.importance and its truth_exact /
-truth_sobol / truth_region estimators; hpo.analysis.insight_stats).
+of the LLM methods and of a data analysis scored against it, its figure (hpo.insight.truth.importance and its truth_exact /
+truth_sobol / truth_region estimators; hpo.insight.stats).
 """
 
 

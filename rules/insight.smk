@@ -1,4 +1,4 @@
-"""The models' stated hyperparameter importance: one job per LLM run, after the run (hpo.ask_importance).
+"""The models' stated hyperparameter importance: one job per LLM run, after the run (hpo.insight.ask).
 
 Separate from rule ``run`` on purpose: the insight question is never asked inside the optimization, so it cannot
 change what a run proposes, and changing the reporting budgets reruns only these jobs (the run's spec is a param,

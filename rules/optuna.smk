@@ -1,4 +1,4 @@
-"""Every run's history as Optuna RDB storage: ``optuna-dashboard sqlite:///results/optuna.db`` (hpo.optuna_export).
+"""Every run's history as Optuna RDB storage: ``optuna-dashboard sqlite:///results/optuna.db`` (hpo.analysis.optuna_export).
 One Optuna study per run file, so it needs them all, like rule ``aggregate``."""
 
 

@@ -1,4 +1,4 @@
-"""Statistics and their figures: which optimizer wins, at which budget, and is it significant (hpo.analysis.stats)."""
+"""Statistics and their figures: which optimizer wins, at which budget, and is it significant (hpo.stats.comparison)."""
 
 # Tables shown in the HTML report (all of them are in results/stats/ as CSV, Markdown and HTML).
 REPORT_TABLES = ["ranks", "friedman", "wilcoxon", "arm_contrasts", "llm"]
@@ -39,7 +39,7 @@ rule stats:
         methods=list(METHODS),
         alpha=ALPHA,
         roles=ROLES,
-        groups=STUDY["groups"],  # arm groups (hpo/study_groups.py): arm_contrasts
+        groups=STUDY["groups"],  # arm groups (hpo/study/groups.py): arm_contrasts
     script:
         "../workflow_scripts/stats.py"
 

@@ -43,7 +43,7 @@ def _image_digit(request: dict[str, Any]) -> int | None:
     with each digit's rendering); None if the request holds no image."""
     from PIL import Image, ImageChops
 
-    from hpo.preflight import digit_png
+    from hpo.study.preflight import digit_png
 
     parts = request["messages"][-1]["content"]
     urls = [p["image_url"]["url"] for p in parts if isinstance(p, dict) and p.get("type") == "image_url"]

@@ -32,12 +32,12 @@ from fake_openai import FakeOpenAI, first_valid_config, vision_endpoint
 from PIL import Image
 
 import hpo.benchmarks as B
-from hpo.anonymize import Anonymized, name_map, rename_space
-from hpo.ask_importance import insight_to_file
-from hpo.provenance import build_spec
-from hpo.runner import RunSpec, make_optimizer, run_to_file
-from hpo.study import StudyConfigError, validate_study
-from hpo.trajectory import read, read_meta
+from hpo.core.trajectory import read, read_meta
+from hpo.insight.ask import insight_to_file
+from hpo.run.anonymize import Anonymized, name_map, rename_space
+from hpo.run.harness import RunSpec, make_optimizer, run_to_file
+from hpo.run.provenance import build_spec
+from hpo.study.config import StudyConfigError, validate_study
 
 N_TRIALS, N_INIT = 7, 4
 MLP = ["alpha", "batch_size", "depth", "learning_rate_init", "width"]  # mlp-car, in the space's order

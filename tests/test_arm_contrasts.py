@@ -20,8 +20,8 @@ import yaml
 from conftest import snakemake
 from fake_openai import FakeOpenAI, first_valid_config, vision_endpoint
 
-from hpo.analysis.arm_contrasts import ARMS_TITLE, arm_contrasts, contrast
-from hpo.analysis.report import write_report_md
+from hpo.report.build import write_report_md
+from hpo.stats.arm_contrasts import ARMS_TITLE, arm_contrasts, contrast
 
 GROUP = {
     "images": {

@@ -3,7 +3,7 @@
 The arms of a group (text, image, blank image, ablations) must be asked of one model with one sampling setup, or
 "images vs text" compares two models. A text arm that names no endpoint asks the study's vision endpoint; without
 one (the default study) it asks the embedded model, the image arms are skipped and the group has nothing to compare,
-which is reported, not refused. Every case calls :func:`hpo.study.validate_study` (what the Snakefile calls).
+which is reported, not refused. Every case calls :func:`hpo.study.config.validate_study` (what the Snakefile calls).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import yaml
 from conftest import ROOT
 from test_config_errors import config_error
 
-from hpo.study import validate_study
+from hpo.study.config import validate_study
 
 URL = "http://127.0.0.1:9/v1"
 VISION = {"base_url": URL, "model": "big", "vision": True}

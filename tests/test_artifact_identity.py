@@ -5,7 +5,7 @@ The cases come from an adversarial pass over a finished study: a converted table
 family (same grid, so only its recorded identity tells them apart), through the workflow and through
 ``python -m hpo run --table``; an insight file copied to another method's run or edited to another benchmark and
 seed; insight weights that do not sum to 1; an importance file of another benchmark, or with negative main effects.
-All readers go through :mod:`hpo.identity`. Library calls prove each case; one real Snakemake run proves that the
+All readers go through :mod:`hpo.core.identity`. Library calls prove each case; one real Snakemake run proves that the
 table check stops the workflow's run job and that deleting the file, as the line says, restores the same result.
 """
 
@@ -22,11 +22,11 @@ import yaml
 from conftest import snakemake
 
 from hpo import benchmarks
-from hpo.analysis.importance import importance_table, load_importance, write_importance
-from hpo.analysis.insight_stats import load_insight
-from hpo.analysis.truth_compute import importance_json
 from hpo.benchmarks.tabular import _load_npz, stored_identity
-from hpo.identity import FIX, IdentityError, expected_from_path
+from hpo.core.identity import FIX, IdentityError, expected_from_path
+from hpo.insight.stats import load_insight
+from hpo.insight.truth.compute import importance_json
+from hpo.insight.truth.importance import importance_table, load_importance, write_importance
 
 
 def one_line(err: pytest.ExceptionInfo[BaseException]) -> str:
@@ -210,7 +210,7 @@ def test_an_insight_file_of_another_study_is_refused_by_its_runs_fingerprint(tmp
     """Same benchmark, method and seed, other parameters or code: the run file beside it has another fingerprint."""
     import pyarrow as pa
 
-    from hpo import trajectory
+    from hpo.core import trajectory
 
     folder = tmp_path / "runs" / "mlp-car" / "llm_A"
     empty = pa.table({n: [] for n in trajectory.SCHEMA.names}, schema=trajectory.SCHEMA)

@@ -3,7 +3,7 @@
 Each bad input must stop the study before any job with one line ``config error: <key>: ...`` naming the key (or the
 path): whole-number floats where integers are meant (JSON Schema's ``integer`` accepts ``6.0``, which later named a
 figure ``cd_diagram_budget6.0.png``), a budget too large to ever finish, and output locations that cannot be used.
-Most cases call :func:`hpo.study.validate_study` directly (what the Snakefile calls at DAG-build time); a few run
+Most cases call :func:`hpo.study.config.validate_study` directly (what the Snakefile calls at DAG-build time); a few run
 real ``snakemake`` to prove that the one line reaches the user and that no job runs. The last test proves that the
 documented replay of a study from its LLM cache leaves every finished file of the original study untouched, even
 when the replay fails.
@@ -24,8 +24,8 @@ from conftest import ROOT, snakemake
 from fake_openai import FakeOpenAI, first_valid_config
 from snakemake.cli import parse_config
 
-from hpo import trajectory
-from hpo.study import StudyConfigError, coerce_cli_lists, load_schema, validate_study
+from hpo.core import trajectory
+from hpo.study.config import StudyConfigError, coerce_cli_lists, load_schema, validate_study
 
 BASE: dict[str, Any] = {
     "benchmarks": ["synth-branin"],
@@ -159,7 +159,7 @@ def test_output_folders_blocked_by_files(in_tmp: Path, blocked: str, message: st
 
 def test_checked_folders_are_the_folders_the_rules_write() -> None:
     """RESULT_DIRS / LOG_DIRS are a list kept by hand: every `{RESULTS}/x/` and `{LOGS}/x/` of rules/*.smk is in it."""
-    from hpo.study import LOG_DIRS, RESULT_DIRS
+    from hpo.study.config import LOG_DIRS, RESULT_DIRS
 
     text = "".join(p.read_text() for p in sorted((ROOT / "rules").glob("*.smk")))
     for root, checked in (("RESULTS", RESULT_DIRS), ("LOGS", LOG_DIRS)):

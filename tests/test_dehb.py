@@ -14,7 +14,7 @@ import pytest
 
 import hpo.benchmarks as B
 from hpo.optimizers.dehb import dehb_ladder
-from hpo.runner import RunSpec, run
+from hpo.run.harness import RunSpec, run
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ import pytest
 import yaml
 from conftest import snakemake
 
-from hpo.estimate import INSIGHT_CALLS_PER_STATEMENT, estimate
 from hpo.llm.ledger import SPEND_ENV
 from hpo.optimizers import get_class
-from hpo.study_cli import load_study
+from hpo.study.cli import load_study
+from hpo.study.estimate import INSIGHT_CALLS_PER_STATEMENT, estimate
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +84,7 @@ def test_dollars_and_hours_follow_prices_latency_and_concurrency(tmp_path: Path)
 
 def test_the_rule_writes_the_same_table(tmp_path: Path) -> None:
     """``snakemake results/estimate.md`` writes the table the command prints (llm_slots from the profile: 4)."""
-    from hpo.estimate import table
+    from hpo.study.estimate import table
 
     endpoint = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "price_prompt_per_1k": 0.15}
     study = {"benchmarks": ["synth-branin"], "seeds": [0], "n_trials": 6, "n_init": 2, "budgets": [6]}
@@ -114,7 +114,7 @@ def test_history_lengths_equal_the_prompt_text_at_every_trial(best_k: int, recen
 
 
 def test_an_unpriced_endpoint_costs_unknown_not_zero(tmp_path: Path) -> None:
-    from hpo.estimate import table
+    from hpo.study.estimate import table
 
     endpoint = {"base_url": "http://127.0.0.1:9/v1", "model": "m"}
     study = {"benchmarks": ["synth-branin"], "seeds": [0], "n_trials": 6, "n_init": 2, "budgets": [6]}

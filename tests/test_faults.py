@@ -20,7 +20,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from hpo import trajectory
+from hpo.core import trajectory
 
 pytestmark = pytest.mark.slow
 # One run job in the output of `snakemake -n`: its wildcards.

@@ -1,7 +1,8 @@
 """Faults of the disk under a finished study (issue 18): a full disk, and a run file deleted behind the workflow.
 
 A full disk used to end a job in a writer's traceback (``OSError: [Errno 28]``, worded differently by pyarrow, numpy
-and pandas); now every atomic result write (:func:`hpo.atomic.atomic_path`) ends in one line naming the file and the
+and pandas); now every atomic result write (:func:`hpo.util.atomic.atomic_path`) ends in one line naming the file and
+the
 space left, still without a partial file. A deleted run file whose aggregate remains was silently kept (Snakemake
 does not recreate a missing intermediate when everything it feeds is up to date); now planning names it and the
 fix it prints, ``--forcerun aggregate``, recreates exactly that run. The real full disk is a 64 KiB tmpfs (root only).
@@ -21,9 +22,9 @@ import pytest
 import yaml
 from conftest import snakemake
 
-from hpo import trajectory
 from hpo.analysis.aggregate import missing_runs_note
-from hpo.atomic import DiskFullError, atomic_path
+from hpo.core import trajectory
+from hpo.util.atomic import DiskFullError, atomic_path
 
 
 def test_a_full_disk_is_one_line_naming_the_file_and_free_space(tmp_path: Path) -> None:

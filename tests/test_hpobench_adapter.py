@@ -37,9 +37,9 @@ from hpo.benchmarks.hpobench_native import (
     takes_seed_argument,
     to_configspace,
 )
-from hpo.runner import RunSpec, run, run_to_file
-from hpo.study import StudyConfigError, validate_study
-from hpo.trajectory import read, read_meta
+from hpo.core.trajectory import read, read_meta
+from hpo.run.harness import RunSpec, run, run_to_file
+from hpo.study.config import StudyConfigError, validate_study
 
 
 class QuadraticBenchmark:

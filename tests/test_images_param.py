@@ -17,11 +17,11 @@ import pytest
 from fake_openai import FakeOpenAI, first_valid_config, vision_endpoint
 from PIL import Image
 
-from hpo.ask_importance import insight_to_file
+from hpo.insight.ask import insight_to_file
 from hpo.llm.images import IMAGE_NAMES, PLOTS
-from hpo.provenance import build_spec
-from hpo.runner import RunSpec, run_to_file
-from hpo.study import StudyConfigError, validate_study
+from hpo.run.harness import RunSpec, run_to_file
+from hpo.run.provenance import build_spec
+from hpo.study.config import StudyConfigError, validate_study
 
 N_TRIALS, N_INIT = 7, 4
 

@@ -1,4 +1,4 @@
-"""Ground-truth importance (hpo.analysis.importance, truth_exact): analytic cases, real tables, the record."""
+"""Ground-truth importance (hpo.insight.truth.importance, truth_exact): analytic cases, real tables, the record."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import pandas as pd
 import pytest
 
 from hpo import benchmarks
-from hpo.analysis import importance as imp
-from hpo.analysis import optuna_encoding as enc
-from hpo.analysis import truth_exact as te
-from hpo.analysis import truth_sobol as ts
-from hpo.analysis.truth_compute import importance_json
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
+from hpo.insight import optuna_encoding as enc
+from hpo.insight.truth import exact as te
+from hpo.insight.truth import importance as imp
+from hpo.insight.truth import sobol as ts
+from hpo.insight.truth.compute import importance_json
 
 
 def test_additive_function_has_known_main_effects_and_no_interactions():
@@ -146,7 +146,7 @@ def test_importance_json_of_a_table_round_trips(table_dir, tmp_path):
 
 
 def test_a_record_from_before_pairwise_ties_is_refused_with_one_line(table_dir, tmp_path):
-    from hpo.identity import IdentityError
+    from hpo.core.identity import IdentityError
 
     record = importance_json("mlp-car", table=table_dir / "mlp-car.npz", n_bootstrap=5)
     for res in record["transforms"].values():  # the old layout: transitive tie groups, no pairwise ties
@@ -170,7 +170,7 @@ def test_a_benchmark_whose_truth_resolves_one_pair_stays_in_the_tests_and_drops_
     """The rf-breast_cancer shape (issue 22): the marginal intervals of all four overlap, but the pairwise
     differences put max_depth above the other three. It keeps finite rank scores; a benchmark that resolves no pair
     is named in the notes with the reason."""
-    from hpo.analysis.insight_table import dropped_notes, score_table
+    from hpo.insight.table import dropped_notes, score_table
 
     names = ["max_depth", "max_features", "min_samples_leaf", "min_samples_split"]
     main = dict(zip(names, [0.30, 0.12, 0.10, 0.08]))

@@ -1,4 +1,4 @@
-"""The influence ordering the multimodal images plot (hpo.influence): ties, categoricals, chance adjustment."""
+"""The influence ordering the multimodal images plot (hpo.core.influence): ties, categoricals, chance adjustment."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from ConfigSpace import CategoricalHyperparameter, ConfigurationSpace, OrdinalHyperparameter
 from ConfigSpace import UniformFloatHyperparameter as Float
 
-from hpo.influence import explained_share, influence, influence_scores, is_categorical
+from hpo.core.influence import explained_share, influence, influence_scores, is_categorical
 
 LEVELS = ["a", "b", "c"]
 

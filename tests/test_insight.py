@@ -1,4 +1,4 @@
-"""Stated vs. true importance (hpo.analysis.insight_stats): file format, the baseline ladder, the score table on a small
+"""Stated vs. true importance (hpo.insight.stats): file format, the baseline ladder, the score table on a small
 study of real tables with hand-made statements, inference at the benchmark level, figure and report."""
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from hpo import benchmarks
-from hpo.analysis import importance as imp
-from hpo.analysis import insight_sources as src
-from hpo.analysis import insight_stats as ins
-from hpo.analysis.truth_compute import importance_json
-from hpo.space import config_json, initial_design
+from hpo.core.space import config_json, initial_design
+from hpo.insight import sources as src
+from hpo.insight import stats as ins
+from hpo.insight.truth import importance as imp
+from hpo.insight.truth.compute import importance_json
 
 ROLES = {"llm": "text", "mm_llm": "image", "mm_llm_blank": "blank"}
 LLM = [*ROLES, "llm_tpe"]  # llm_tpe has no role: scored by method and kind, left out of the role contrasts only
@@ -134,7 +134,7 @@ def test_data_fanova_finds_the_one_hyperparameter_that_matters(table_dir):
 
 
 def test_image_echo_is_what_the_images_plot(table_dir):
-    from hpo.influence import influence, influence_scores
+    from hpo.core.influence import influence, influence_scores
 
     bench = benchmarks.make("nb201-cifar10", table_path=table_dir / "nb201-cifar10.npz")
     bench.space.seed(1)
@@ -238,7 +238,7 @@ def test_every_table_is_written_with_notes(study):
 
 
 def test_score_table_has_every_source_and_the_contract_columns(study):
-    from hpo.analysis.insight_table import score_columns
+    from hpo.insight.table import score_columns
 
     s = study["tables"]["insight"]
     assert list(s.columns) == score_columns()
@@ -396,7 +396,7 @@ def test_statement_naming_other_hyperparameters_stops_with_context(study):
 def test_figure(study, tmp_path):
     from PIL import Image
 
-    from hpo.analysis.insight_plots import plot_insight
+    from hpo.insight.plots import plot_insight
 
     outs = [tmp_path / "insight.png", tmp_path / "insight.pdf"]
     out = study["out"]
@@ -410,7 +410,7 @@ def test_figure(study, tmp_path):
 
 
 def test_report_opens_with_the_verdicts(study, tmp_path):
-    from hpo.analysis.report import INSIGHT_TITLE, write_report_md
+    from hpo.report.build import INSIGHT_TITLE, write_report_md
 
     text = write_report_md(study["out"], tmp_path / "report.md", html_out=tmp_path / "summary.html")
     section = text[text.index(f"## {INSIGHT_TITLE}") :]
@@ -435,7 +435,7 @@ def test_report_opens_with_the_verdicts(study, tmp_path):
 
 
 def test_report_says_when_the_image_question_is_not_answerable(study, tmp_path):
-    from hpo.analysis.report_insight import NO_IMAGES, insight_verdicts
+    from hpo.insight.report import NO_IMAGES, insight_verdicts
 
     tests = study["tables"]["insight_tests"]
     text_only = tests[~tests["contrast"].str.startswith(("gain over prior", "echo rate", "images, same history"))]

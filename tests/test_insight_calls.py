@@ -1,4 +1,4 @@
-"""The insight call (hpo.ask_importance, rule ``insight``): after an LLM run, the model states an importance weight per
+"""The insight call (hpo.insight.ask, rule ``insight``): after an LLM run, the model states an importance weight per
 hyperparameter at budget 0 (the prior) and at each reporting budget, from exactly the prompt (and images) of the run.
 
 Scripted replies, repairs and the multimodal request contents run against the local test server
@@ -27,7 +27,8 @@ from fake_openai import FakeOpenAI, vision_endpoint
 from PIL import Image
 
 import hpo.benchmarks as B
-from hpo.ask_importance import insight_to_file
+from hpo.core.trajectory import read_meta
+from hpo.insight.ask import insight_to_file
 from hpo.llm.images import IMAGE_NAMES
 from hpo.llm.insight_prompt import (
     WEIGHTS_LINE,
@@ -38,9 +39,8 @@ from hpo.llm.insight_prompt import (
     uniform,
 )
 from hpo.llm.space_text import allowed_values
-from hpo.provenance import build_spec
-from hpo.runner import RunSpec, run_to_file
-from hpo.trajectory import read_meta
+from hpo.run.harness import RunSpec, run_to_file
+from hpo.run.provenance import build_spec
 
 N_TRIALS, N_INIT = 7, 4
 PRICES = {"price_prompt_per_1k": 0.01, "price_completion_per_1k": 0.03}  # the fake reports 100 + 20 tokens a call
@@ -382,7 +382,7 @@ def test_the_weights_question_asks_for_the_primary_estimand_main_effects() -> No
     """The weights are scored first against main effects (``kendall_tau`` etc.) and only secondarily against
     total-order shares (``*_total_norm``), so the question must ask for the main effect, not "how much the loss
     depends on" a hyperparameter (closer to the total; issue 22)."""
-    from hpo.analysis.insight_table import TOTAL_SUFFIX, score_columns
+    from hpo.insight.table import TOTAL_SUFFIX, score_columns
 
     space = CS.ConfigurationSpace()
     space.add(CS.UniformFloatHyperparameter("x", 0.0, 1.0), CS.UniformFloatHyperparameter("y", 0.0, 1.0))

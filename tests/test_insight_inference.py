@@ -1,4 +1,4 @@
-"""Inference on insight scores (hpo.analysis.insight_inference), on hand-made score tables: the unit is the
+"""Inference on insight scores (hpo.insight.inference), on hand-made score tables: the unit is the
 benchmark, the primary contrast comes first and is tested at full alpha, the secondary family is Holm-adjusted behind
 its gate; and, by simulation (issue 22), t intervals cover at the nominal rate at n = 8 and the cross-fitted best
 rung keeps the primary's false "worse" rate at or below alpha / 2 under a null with several equal rungs."""
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hpo.analysis import insight_inference as inf
-from hpo.analysis import paired_inference as pinf
-from hpo.analysis import stats
+from hpo.insight import inference as inf
+from hpo.stats import comparison as stats
+from hpo.stats import paired as pinf
 
 BENCHES = {"mlp-a": "mlp", "nb201-b": "nb201", "fcnet-c": "fcnet"}
 SEEDS = (0, 1)

@@ -1,4 +1,4 @@
-"""Scores of stated importance (hpo.analysis.insight_scores): hand-computed toys, brute-force chance levels."""
+"""Scores of stated importance (hpo.insight.scores): hand-computed toys, brute-force chance levels."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from hpo.analysis.insight_scores import METRICS, js_chance, normalize, pair_score, score
+from hpo.insight.scores import METRICS, js_chance, normalize, pair_score, score
 
 TRUTH = {"a": 0.5, "b": 0.3, "c": 0.15, "d": 0.05}
 RANK_METRICS = ("kendall_tau", "weighted_tau", "ndcg", "top1_hit")

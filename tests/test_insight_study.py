@@ -1,5 +1,5 @@
 """A tiny study end to end with scripted models on the fake OpenAI server: real runs (run_to_file), real insight
-calls (insight_to_file), the real ground truth of mlp-car and the analysis (hpo.analysis.insight_stats).
+calls (insight_to_file), the real ground truth of mlp-car and the analysis (hpo.insight.stats).
 
 Three scripted models, each a method of the study:
 
@@ -25,14 +25,14 @@ import pandas as pd
 import pytest
 from fake_openai import FakeOpenAI
 
-from hpo.analysis import importance as imp
-from hpo.analysis import insight_stats as ins
-from hpo.analysis.insight_table import top_two
-from hpo.analysis.truth_compute import importance_json
-from hpo.ask_importance import insight_to_file
-from hpo.influence import influence
-from hpo.provenance import build_spec
-from hpo.runner import run_to_file
+from hpo.core.influence import influence
+from hpo.insight import stats as ins
+from hpo.insight.ask import insight_to_file
+from hpo.insight.table import top_two
+from hpo.insight.truth import importance as imp
+from hpo.insight.truth.compute import importance_json
+from hpo.run.harness import run_to_file
+from hpo.run.provenance import build_spec
 
 BENCH = "mlp-car"
 SEEDS = (0, 1)
@@ -218,7 +218,7 @@ def test_images_are_judged_within_one_history(study: dict[str, Any]) -> None:
 
 
 def test_the_stated_region_is_scored_exactly_on_the_grid(study: dict[str, Any]) -> None:
-    from hpo.analysis.truth_region import region_hit
+    from hpo.insight.truth.region import region_hit
 
     s = study["tables"]["insight"]
     model = s[s["source"].isin(["model", "prior"])]

@@ -1,11 +1,10 @@
 """The library installs like a library: a non-editable ``pip install`` in a fresh venv lists, validates and runs.
 
-Before the study schema was package data, ``hpo/study.py`` read ``config/schema.yaml`` from beside the package, so
-after ``pip install .`` every command that validates a study failed. This test installs a copy of the package (no
-repository around it) into a new venv, without network: the new venv sees this venv's dependencies through a path
-entry, pip installs only ``hpo`` itself (``--no-deps --no-build-isolation``), and every command runs from a folder
-outside the repository, so nothing can be imported from the source tree.
-"""
+Before the study schema was package data, ``hpo/study.py`` (now ``hpo/study/config.py``) read ``config/schema.yaml``
+from beside the package, so after ``pip install .`` every command that validates a study failed. This test installs a
+copy of the package (no repository around it) into a new venv, without network: the new venv sees this venv's
+dependencies through a path entry, pip installs only ``hpo`` itself (``--no-deps --no-build-isolation``), and every
+command runs from a folder outside the repository, so nothing can be imported from the source tree. """
 
 from __future__ import annotations
 
@@ -66,7 +65,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
 def test_installed_package_is_not_the_source_tree(installed: tuple[Path, Path, dict[str, str]]) -> None:
     python, work, env = installed
     where = _sh(
-        python, "-c", "import hpo, hpo.study as s; print(hpo.__file__); print(s.SCHEMA_PATH)", cwd=work, env=env
+        python, "-c", "import hpo, hpo.study.config as s; print(hpo.__file__); print(s.SCHEMA_PATH)", cwd=work, env=env
     )
     package, schema = where.split()
     assert "site-packages" in package and not package.startswith(str(ROOT))
@@ -78,13 +77,13 @@ def test_installed_cli_lists_validates_and_runs(installed: tuple[Path, Path, dic
     listed = _sh(python, "-m", "hpo", "list", cwd=work, env=env)
     assert "mlp-car" in listed and "random_search" in listed
     validate = (
-        "import sys, yaml; from hpo.study import validate_study; "
+        "import sys, yaml; from hpo.study.config import validate_study; "
         "study = validate_study(yaml.safe_load(open(sys.argv[1]))); print(sorted(study['methods']))"
     )
     methods = _sh(python, "-c", validate, str(ROOT / "config" / "config.yaml"), cwd=work, env=env)
     assert "random_search" in methods and "llm" in methods
     bad = subprocess.run(
-        [str(python), "-c", "from hpo.study import validate_study; validate_study({'benchmarks': ['mlp-car']})"],
+        [str(python), "-c", "from hpo.study.config import validate_study; validate_study({'benchmarks': ['mlp-car']})"],
         cwd=work, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode != 0 and "StudyConfigError" in bad.stderr and "methods" in bad.stderr

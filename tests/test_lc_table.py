@@ -12,9 +12,9 @@ import pytest
 
 import hpo.benchmarks as B
 from hpo.benchmarks import lc_mlp
-from hpo.defaults import fill_defaults
 from hpo.optimizers import params_schema
-from hpo.runner import RunSpec, run
+from hpo.run.harness import RunSpec, run
+from hpo.util.defaults import fill_defaults
 
 BENCH = "lc-mlp-wine"  # the smallest dataset: the whole grid trains in seconds
 

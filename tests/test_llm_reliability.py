@@ -63,8 +63,8 @@ def test_method_at_a_failing_endpoint_fails_instead_of_replaying_another(tmp_pat
     """The issue's case at the run level: a study's llm method against a server answering HTTP 500 to everything
     reported `complete` with the other endpoint's trajectory. Now it fails, naming the endpoint."""
     import hpo.benchmarks as B
-    from hpo.provenance import build_spec
-    from hpo.runner import run
+    from hpo.run.harness import run
+    from hpo.run.provenance import build_spec
 
     def spec(url: str, name: str) -> Any:
         endpoint = {"base_url": url, "model": MODEL, "structured_output": "json_schema", "retries": 0, "timeout": 5.0}

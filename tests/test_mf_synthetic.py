@@ -11,7 +11,7 @@ import pytest
 import hpo.benchmarks as B
 from hpo.benchmarks import mf_synthetic
 from hpo.benchmarks.multi_fidelity import is_multi_fidelity
-from hpo.runner import RunSpec, run
+from hpo.run.harness import RunSpec, run
 
 IDS = ["mfh3-good", "mfh3-bad", "mfh6-good", "mfh6-bad"]
 

@@ -14,7 +14,7 @@ import pytest
 from hpo.benchmarks.base import Evaluation, Reference
 from hpo.benchmarks.multi_fidelity import MultiFidelityBenchmark
 from hpo.optimizers.base import Optimizer, Proposal
-from hpo.runner import RunSpec, run
+from hpo.run.harness import RunSpec, run
 
 
 @dataclass
@@ -74,7 +74,7 @@ class Scripted(Optimizer):
 
 
 def _run(monkeypatch: pytest.MonkeyPatch, n_trials: int) -> Any:
-    import hpo.runner as runner
+    import hpo.run.harness as runner
 
     monkeypatch.setattr(
         runner, "make_optimizer", lambda spec, bench, **_: Scripted(bench.space, seed=0, n_trials=n_trials, params={})
@@ -112,7 +112,7 @@ def test_aggregation_compares_at_equal_cost(monkeypatch: pytest.MonkeyPatch) -> 
 def test_full_fidelity_method_on_a_multi_fidelity_benchmark_pays_one_per_trial() -> None:
     from hpo.analysis.cost_axis import on_cost_axis
     from hpo.optimizers import params_schema
-    from hpo.study import fill_defaults
+    from hpo.study.config import fill_defaults
 
     spec = RunSpec(
         "toy-mf",
@@ -137,7 +137,7 @@ def test_fidelity_outside_the_range_is_one_line() -> None:
 def test_a_continued_evaluation_pays_only_the_increment(monkeypatch: pytest.MonkeyPatch) -> None:
     """x 0.5 trained to fidelity 1, continued to 3 and to 9: 1/9 + 2/9 + 6/9 = one full evaluation, so a budget
     of 1 ends there; a fresh evaluation at 9 would have cost 1 alone."""
-    import hpo.runner as runner
+    import hpo.run.harness as runner
 
     class Continuing(Scripted):
         def ask(self) -> Proposal:
@@ -156,7 +156,7 @@ def test_a_continued_evaluation_pays_only_the_increment(monkeypatch: pytest.Monk
 
 
 def test_planning_refuses_a_multi_fidelity_kind_on_a_benchmark_without_fidelity() -> None:
-    from hpo.study import StudyConfigError, validate_study
+    from hpo.study.config import StudyConfigError, validate_study
 
     cfg = {
         "benchmarks": ["mfh3-good", "synth-branin"],
@@ -181,7 +181,7 @@ def test_multifidelity_study_config_plans() -> None:
 
     import yaml
 
-    from hpo.study import validate_study
+    from hpo.study.config import validate_study
 
     cfg = yaml.safe_load((Path(__file__).parents[1] / "config" / "multifidelity.yaml").read_text())
     out = validate_study(cfg)
@@ -222,7 +222,7 @@ def test_anytime_figure_draws_cost_on_multi_fidelity_benchmarks_and_marks_the_in
 
 
 def test_report_states_that_budgets_are_costs_on_multi_fidelity_benchmarks(tmp_path: Any) -> None:
-    from hpo.analysis.report import cost_note, write_report_md
+    from hpo.report.build import cost_note, write_report_md
 
     assert cost_note([]) == ""
     md = write_report_md(tmp_path, tmp_path / "report.md", cost_benchmarks=["mfh3-good"], html_out=tmp_path / "r.html")

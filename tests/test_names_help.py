@@ -1,7 +1,8 @@
 """Names and help (issue 26): "did you mean" for every unknown name, a documented command line, a described list.
 
 An unknown benchmark id, method kind, endpoint, config key or parameter names its closest allowed name (the standard
-library's :func:`difflib.get_close_matches`, one helper: :mod:`hpo.suggest`) in the same one line as before; with no
+library's :func:`difflib.get_close_matches`, one helper: :mod:`hpo.util.suggest`) in the same one line as before; with
+no
 close match the line lists what is allowed, as before. ``python -m hpo <command> --help`` documents every argument,
 and ``python -m hpo list`` describes every benchmark and method kind on a line of its own, grouped by family.
 """
@@ -17,8 +18,8 @@ from test_config_errors import BASE  # the smallest valid study
 
 from hpo import benchmarks, optimizers
 from hpo.__main__ import build_parser, main
-from hpo.study import StudyConfigError, validate_study
-from hpo.suggest import LIST_HINT, close_match, unknown
+from hpo.study.config import StudyConfigError, validate_study
+from hpo.util.suggest import LIST_HINT, close_match, unknown
 
 GPT = {"base_url": "https://api.openai.com/v1", "model": "gpt-4o", "api_key_env": "OPENAI_API_KEY"}
 

@@ -20,7 +20,7 @@ import yaml
 from conftest import snakemake
 
 import hpo.benchmarks as B
-from hpo.runner import NonFiniteLoss, RunSpec, run
+from hpo.run.harness import NonFiniteLoss, RunSpec, run
 
 HERE = Path(__file__).parent
 

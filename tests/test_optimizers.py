@@ -9,7 +9,7 @@ import pytest
 
 import hpo.benchmarks as B
 from hpo.optimizers import LLM_KINDS, available, get_class
-from hpo.runner import RunSpec, run
+from hpo.run.harness import RunSpec, run
 
 N_TRIALS, N_INIT = 14, 5
 # LLM kinds are covered in test_llm_*.py (they need a model endpoint)
@@ -76,13 +76,13 @@ def test_progress_lines_show_a_long_job_is_alive(table_dir: Path, caplog: pytest
     """Every run logs 'trial i/n, best observed loss' about PROGRESS_LINES times, ending with the last trial."""
     import logging
 
-    from hpo import runner
+    from hpo.run import harness as runner
 
     n = 150
-    with caplog.at_level(logging.INFO, logger="hpo.runner"):
+    with caplog.at_level(logging.INFO, logger="hpo.run.harness"):
         spec = RunSpec(benchmark="mlp-car", method="rs", kind="random_search", seed=0, n_trials=n, n_init=2)
         table, _ = run(spec, B.make("mlp-car"))
-    lines = [r.getMessage() for r in caplog.records if r.name == "hpo.runner"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "hpo.run.harness"]
     every = n // runner.PROGRESS_LINES
     assert lines[0] == f"trial {every}/{n}, best observed loss {table['best_loss'][every - 1].as_py():.6g}"
     assert lines[-1].startswith(f"trial {n}/{n}, best observed loss ")

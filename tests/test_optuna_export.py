@@ -86,10 +86,10 @@ def test_the_dashboard_reads_real_values_times_and_the_metric(tmp_path: Path, ta
     from optuna.distributions import CategoricalDistribution, IntDistribution
     from optuna_dashboard import wsgi
 
-    from hpo import trajectory
-    from hpo.optuna_export import EPOCH, export
-    from hpo.provenance import build_spec
-    from hpo.runner import run_to_file
+    from hpo.analysis.optuna_export import EPOCH, export
+    from hpo.core import trajectory
+    from hpo.run.harness import run_to_file
+    from hpo.run.provenance import build_spec
 
     spec = build_spec(benchmark="mlp-car", method="rs", kind="random_search", seed=0, n_trials=6, n_init=3)
     run = run_to_file(spec, tmp_path / "runs" / "mlp-car" / "rs" / "0.parquet")

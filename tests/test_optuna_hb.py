@@ -13,10 +13,10 @@ import pytest
 from conftest import ROOT
 from test_multi_fidelity_harness import Quad
 
-from hpo.defaults import fill_defaults
 from hpo.optimizers import params_schema
 from hpo.optimizers.optuna_hb import rung_ladder
-from hpo.runner import RunSpec, run
+from hpo.run.harness import RunSpec, run
+from hpo.util.defaults import fill_defaults
 
 LADDER = [1.0, 3.0, 9.0]  # fmin * 3**k below fmax, then fmax
 

@@ -5,7 +5,8 @@ Cases that used to pass ``snakemake -n`` and fail later (or never): a method who
 method or benchmark name that is not a safe folder name (``..`` wrote ``results/runs/0.parquet`` for every
 benchmark), ``results`` and ``logs`` being one folder or nested (the success hook then deleted
 ``results/run_status.csv``), and credentials inside a ``base_url`` (written to every trajectory's metadata, the job
-logs and ``.snakemake/metadata``). Most cases call :func:`hpo.study.validate_study` (what the Snakefile calls); one
+logs and ``.snakemake/metadata``). Most cases call :func:`hpo.study.config.validate_study` (what the Snakefile calls);
+one
 runs real ``snakemake -n`` to prove the line reaches the user and no job is planned.
 """
 
@@ -24,7 +25,7 @@ from test_config_errors import (
 )
 
 from hpo.optimizers.registry import KINDS
-from hpo.study import validate_study
+from hpo.study.config import validate_study
 
 REMOTE = {"base_url": "http://127.0.0.1:9/v1", "model": "m"}
 
@@ -93,7 +94,7 @@ def test_the_job_refuses_what_planning_refuses() -> None:
 
 def test_every_kind_declares_its_cross_field_rules_as_a_classmethod() -> None:
     """The hook exists on every kind and passes each kind's defaults (a rule that rejects the defaults is a bug)."""
-    from hpo.defaults import fill_defaults
+    from hpo.util.defaults import fill_defaults
 
     for name, entry in KINDS.items():
         cls = entry.cls()

@@ -62,9 +62,9 @@ def test_a_working_vision_endpoint_passes_and_its_first_prompt_is_the_runs(
         assert main(["check-endpoint", "--configfile", str(study)]) == 0 and len(fake.requests) == 3
         assert "fake: ok (cached)" in capsys.readouterr().out
         # The run's first proposal (trial n_init + 1) is the preflight's request: a cache hit, no new call.
-        from hpo.preflight import endpoint_spec
-        from hpo.runner import run_to_file
-        from hpo.study_cli import load_study
+        from hpo.run.harness import run_to_file
+        from hpo.study.cli import load_study
+        from hpo.study.preflight import endpoint_spec
 
         spec = endpoint_spec(load_study(study), "fake")
         run_to_file(spec, tmp_path / "run.parquet", cache_dir=tmp_path / "results" / "llm_cache")

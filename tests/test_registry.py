@@ -12,11 +12,11 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from hpo import trajectory
+from hpo.core import trajectory
 from hpo.optimizers import registry
 from hpo.optimizers.base import Optimizer
-from hpo.provenance import build_spec, method_digest
-from hpo.study import SCHEMA_PATH, StudyConfigError, load_schema, validate_study
+from hpo.run.provenance import build_spec, method_digest
+from hpo.study.config import SCHEMA_PATH, StudyConfigError, load_schema, validate_study
 
 
 def kind_enum(schema: dict) -> list[str]:

@@ -20,8 +20,8 @@ from smac.acquisition.function import EI
 from smac.acquisition.maximizer import LocalAndSortedRandomSearch, LocalSearch, RandomSearch
 
 import hpo.benchmarks as B
+from hpo.core.trajectory import read, read_meta
 from hpo.optimizers.smac_order import OrderedLocalSearch, order_independent
-from hpo.trajectory import read, read_meta
 
 KINDS = ["smac_rf", "smac_gp", "random_search", "optuna_tpe"]  # the last two: controls that never depended on it
 HASH_SEEDS = ("0", "4242")

@@ -1,8 +1,8 @@
 """Partial reruns on a finished study, asked of real Snakemake: a change reruns exactly the jobs it affects.
 
-Every run job's spec carries a fingerprint of everything that shapes its numbers (hpo/provenance.py: parameters,
+Every run job's spec carries a fingerprint of everything that shapes its numbers (hpo/run/provenance.py: parameters,
 the method's modules, the benchmark family's modules, the shared harness), and every analysis rule a digest of the
-library modules its script imports (hpo/codebase.py); Snakemake's params trigger compares them by value. Each case
+library modules its script imports (hpo/util/codebase.py); Snakemake's params trigger compares them by value. Each case
 edits a copy of the repository (never this source tree), asks ``snakemake -n`` (and ``--summary``) what it would
 run, and restores the copy; the last case really reruns. The study includes an ``llm`` and an ``mm_llm`` method
 served by a local fake endpoint (the only way to have a vision model offline), so image edits can be proven too.
@@ -24,7 +24,7 @@ import yaml
 from conftest import ROOT, run_bounded
 from fake_openai import FakeOpenAI
 
-from hpo import trajectory
+from hpo.core import trajectory
 
 pytestmark = pytest.mark.slow
 
@@ -192,7 +192,7 @@ ANALYSIS = DOWNSTREAM - {"aggregate", "plot_anytime_regret", "plot_mm_gallery", 
         ("hpo/llm/prompt.py", runs_of(["llm", "mm_llm"]), set(), DOWNSTREAM),
         # the image rendering and the shared plotting setup: only the multimodal runs (plus figures drawn with it)
         ("hpo/llm/images.py", runs_of(["mm_llm"]), set(), DOWNSTREAM),
-        ("hpo/plotting.py", runs_of(["mm_llm"]), set(), DOWNSTREAM),
+        ("hpo/util/plotting.py", runs_of(["mm_llm"]), set(), DOWNSTREAM),
         # a table family's module (where its loss transform lives): that family's table, runs and ground truth only
         (
             "hpo/benchmarks/hpobench_mlp.py",
@@ -215,13 +215,13 @@ ANALYSIS = DOWNSTREAM - {"aggregate", "plot_anytime_regret", "plot_mm_gallery", 
             DOWNSTREAM | {"importance_table"},
         ),
         # the shared harness: every run, no table, no ground truth
-        ("hpo/runner.py", runs_of(METHODS), set(), DOWNSTREAM),
+        ("hpo/run/harness.py", runs_of(METHODS), set(), DOWNSTREAM),
         # configuration helpers shared by the harness and the importance computation: both, no table
-        ("hpo/space.py", runs_of(METHODS), set(BENCHMARKS), DOWNSTREAM | {"importance_table"}),
+        ("hpo/core/space.py", runs_of(METHODS), set(BENCHMARKS), DOWNSTREAM | {"importance_table"}),
         # the normalization: aggregation and what follows, no run job
         ("hpo/analysis/regret.py", set(), set(), DOWNSTREAM - {"optuna_export"}),
         # statistics code: the statistics (regret and insight) and what reads them
-        ("hpo/analysis/stats.py", set(), set(), ANALYSIS),
+        ("hpo/stats/comparison.py", set(), set(), ANALYSIS),
         # the figure helpers every figure uses: every figure and the report, no statistics
         ("hpo/analysis/plots.py", set(), set(), DOWNSTREAM - {"aggregate", "stats", "insight_stats", "optuna_export"}),
         # a figure's script: that figure and the report only

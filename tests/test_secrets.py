@@ -4,8 +4,8 @@ Snakemake prints and the CLI's ``error:`` line.
 
 The study tests run real Snakemake against the fake endpoint (tests/fake_openai.py), which checks that it received
 the key, then read every file under the study directory, and what Snakemake printed, for any run of 8 characters of
-the key. The unit tests pin :func:`hpo.redact.redact` (cut, URL-encoded and JSON-escaped keys, header values of a
-key the study never named) and :func:`hpo.logs.job_log` (a key printed in two pieces, logged, raised).
+the key. The unit tests pin :func:`hpo.util.redact.redact` (cut, URL-encoded and JSON-escaped keys, header values of a
+key the study never named) and :func:`hpo.util.logs.job_log` (a key printed in two pieces, logged, raised).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from fake_openai import FakeOpenAI, first_valid_config
 
 from hpo.__main__ import main
 from hpo.llm.ledger import SPEND_ENV
-from hpo.logs import job_log
-from hpo.redact import MIN_FRAGMENT, REDACTED, redact, register_key_env
+from hpo.util.logs import job_log
+from hpo.util.redact import MIN_FRAGMENT, REDACTED, redact, register_key_env
 
 ENV = "HPO_SECRET_TEST_KEY"
 KEY = "sk-hpo-SECRET-7c1e9a4b2f6d8035e1a7b9c3d5f70246"  # no run of 8 of its characters occurs by chance

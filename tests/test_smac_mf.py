@@ -19,9 +19,9 @@ import pytest
 import hpo.benchmarks as B
 from hpo.benchmarks.base import Evaluation, Reference
 from hpo.benchmarks.multi_fidelity import MultiFidelityBenchmark
-from hpo.defaults import fill_defaults
 from hpo.optimizers import params_schema
-from hpo.runner import RunSpec, run
+from hpo.run.harness import RunSpec, run
+from hpo.util.defaults import fill_defaults
 
 TESTS = Path(__file__).resolve().parent
 TIMING = {"optimizer_time", "wall_time", "llm_latency"}  # the only columns allowed to differ between processes
@@ -105,7 +105,7 @@ _CHILD = """
 import json, sys
 sys.path.insert(0, {tests!r})
 from test_smac_mf import Quad, _spec
-from hpo.runner import run
+from hpo.run.harness import run
 table = run(_spec({kind!r}, {n}, seed=3), Quad())[0]
 print(json.dumps({{name: [repr(v) for v in table.column(name).to_pylist()] for name in table.column_names}}))
 """

@@ -253,7 +253,7 @@ PRICED = {"model": "gpt-x", "price_prompt_per_1k": 0.15, "price_completion_per_1
 
 
 def test_max_cost_without_prices_is_a_planning_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hpo.study import StudyConfigError, validate_study
+    from hpo.study.config import StudyConfigError, validate_study
 
     monkeypatch.chdir(tmp_path)
     study = _study(free={"base_url": "http://127.0.0.1:9/v1", "model": "m", "max_cost": 5})

@@ -1,4 +1,4 @@
-"""Statistics of hpo.analysis.stats against hand-computed cases and direct scipy calls."""
+"""Statistics of hpo.stats.comparison against hand-computed cases and direct scipy calls."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as ss
 
-from hpo.analysis import stats
+from hpo.stats import comparison as stats
 
 
 def blocks_of(rows: dict[tuple[str, int], dict[str, float]], budget: int = 10) -> stats.Blocks:

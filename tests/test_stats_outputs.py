@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from hpo.analysis.gallery import NO_IMAGES_NOTE, plot_gallery
-from hpo.analysis.llm_stats import llm_usage
-from hpo.analysis.report import write_report_md
-from hpo.analysis.stats_plots import plot_average_rank, plot_cd_diagram, plot_llm_usage
-from hpo.analysis.stats_tables import TABLES, write_stats
-from hpo.trajectory import COLUMNS
+from hpo.core.trajectory import COLUMNS
+from hpo.report.build import write_report_md
+from hpo.report.gallery import NO_IMAGES_NOTE, plot_gallery
+from hpo.stats.llm_usage import llm_usage
+from hpo.stats.plots import plot_average_rank, plot_cd_diagram, plot_llm_usage
+from hpo.stats.tables import TABLES, write_stats
 
 N_TRIALS = 6
 LLM_ORIGINS = ["llm", "llm", "repaired", "fallback"]

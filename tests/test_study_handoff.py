@@ -1,8 +1,8 @@
-"""A job's own parse of the workflow takes the study the planning process resolved (hpo.study_handoff).
+"""A job's own parse of the workflow takes the study the planning process resolved (hpo.study.handoff).
 
 Under SLURM each job is a Snakemake process (``--mode remote``, steps inside it ``--mode subprocess``) that parses
 the Snakefile again. The real workflow is parsed here through Snakemake's API in each execution mode, each parse in
-a fresh Python process, counting the calls of :func:`hpo.study.validate_study`: the planning process validates
+a fresh Python process, counting the calls of :func:`hpo.study.config.validate_study`: the planning process validates
 (always, a handed-off file or not), a job process with the planning process's file does not, one without it
 validates, and every process ends with the same ``STUDY`` and the same ``config``.
 """
@@ -19,18 +19,19 @@ import pytest
 import yaml
 from conftest import ROOT, run_bounded
 
-from hpo.study_handoff import HANDOFF_DIR, load_resolved, save_resolved, study_key
+from hpo.study.handoff import HANDOFF_DIR, load_resolved, save_resolved, study_key
 
 # Parses the workflow in one execution mode and prints what the rule files resolved and how often they validated.
 PARSE = """
 import json, sys
 from pathlib import Path
 
-import hpo.study
+import hpo.study.config
 
 calls = []
-validate_study = hpo.study.validate_study
-hpo.study.validate_study = lambda cfg: calls.append(1) or validate_study(cfg)  # rules/common.smk imports it after this
+validate_study = hpo.study.config.validate_study
+# rules/common.smk imports it after this
+hpo.study.config.validate_study = lambda cfg: calls.append(1) or validate_study(cfg)
 
 from snakemake.api import SnakemakeApi
 from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings, WorkflowSettings

@@ -8,7 +8,7 @@ import pytest
 import hpo.benchmarks as B
 from hpo.benchmarks import synthetic
 from hpo.benchmarks.make_references import N_SYNTH, SYNTH_SEED
-from hpo.runner import RunSpec, run
+from hpo.run.harness import RunSpec, run
 
 # The three global minimizers of Branin (sfu.ca/~ssurjano/branin.html).
 BRANIN_ARGMINS = [(-np.pi, 12.275), (np.pi, 2.275), (9.42478, 2.475)]

@@ -1,4 +1,4 @@
-"""Exact tabular ground truth (hpo.analysis.truth_exact): local importance, seed bootstrap, tie groups, real tables."""
+"""Exact tabular ground truth (hpo.insight.truth.exact): local importance, seed bootstrap, tie groups, real tables."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from hpo import benchmarks
-from hpo.analysis import importance as imp
-from hpo.analysis import truth_exact as te
+from hpo.insight.truth import exact as te
+from hpo.insight.truth import importance as imp
 
 NAMES = ["a", "b", "c"]
 CHOICES = [[0, 1, 2], [10, 20, 30, 40], ["p", "q", "r", "s", "t"]]

@@ -1,4 +1,4 @@
-"""Best-region scores (hpo.analysis.truth_region): exact on grids vs brute force, sampled regions, bad regions."""
+"""Best-region scores (hpo.insight.truth.region): exact on grids vs brute force, sampled regions, bad regions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from hpo.analysis import truth_region as tr
+from hpo.insight.truth import region as tr
 
 NAMES = ["lr", "act", "depth"]
 CHOICES = [[0.001, 0.01, 0.1, 1.0], ["relu", "tanh", "sigmoid"], [1, 2, 3, 4, 5]]

@@ -1,4 +1,4 @@
-"""Sobol-index ground truth (hpo.analysis.truth_sobol): Ishigami vs analytic values, measure, live benchmark."""
+"""Sobol-index ground truth (hpo.insight.truth.sobol): Ishigami vs analytic values, measure, live benchmark."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from hpo import benchmarks
-from hpo.analysis import importance as imp
-from hpo.analysis import truth_sobol as ts
-from hpo.analysis.truth_compute import importance_json
 from hpo.benchmarks.synthetic import Function, SyntheticBenchmark
+from hpo.insight.truth import importance as imp
+from hpo.insight.truth import sobol as ts
+from hpo.insight.truth.compute import importance_json
 
 A, B = 7.0, 0.1
 
@@ -61,11 +61,11 @@ def test_ishigami_indices_match_the_published_values():
 
 def test_hartmann3_main_and_total_match_an_exact_grid_and_resolve_x0_below_x1():
     """Hartmann3 has no closed-form indices, but it is smooth: the exact functional ANOVA of a fine midpoint grid
-    (96^3 points, :func:`hpo.analysis.truth_exact.functional_anova`) is its main and total shares to ~1e-3. The
+    (96^3 points, :func:`hpo.insight.truth.exact.functional_anova`) is its main and total shares to ~1e-3. The
     Sobol record agrees with it on both transforms, and its pairwise bootstrap orders x0 below x1 (rank: 0.036 vs
     0.045), which overlapping marginal intervals had tied (issue 22)."""
-    from hpo.analysis import truth_exact as te
     from hpo.benchmarks.synthetic import hartmann3
+    from hpo.insight.truth import exact as te
 
     g = (np.arange(96) + 0.5) / 96
     f = hartmann3(np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1))
@@ -149,7 +149,7 @@ def test_live_benchmark_stores_its_evaluations_and_region():
         res = rec["transforms"][t]
         assert set(res["main_ci"]) == {"C", "gamma"} and res["pairs"] == {} and res["pairs_ci"] == {}
     assert "pairs are empty" in rec["note"]
-    from hpo.analysis.truth_region import region_hit
+    from hpo.insight.truth.region import region_hit
 
     hit = region_hit(rec, {"hyperparameter": "gamma", "low": 1e-3, "high": 1.0})
     assert hit["region_n"] > 0 and 0 <= hit["region_share"] <= 1

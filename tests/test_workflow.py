@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, snakemake
 from PIL import Image
 
-from hpo.trajectory import SCHEMA, read_meta
+from hpo.core.trajectory import SCHEMA, read_meta
 
 TEST_CONFIG = str(ROOT / "config" / "test.yaml")
 

@@ -1,7 +1,7 @@
 """Snakemake script of rule ``convert_table``: pickled HPOBench table -> dense .npz, or a learning-curve table."""
 
 from hpo.benchmarks import convert
-from hpo.logs import job_log
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from hpo.logs import job_log
-from hpo.preflight import endpoint_spec, preflight_to_file
-from hpo.study import validate_study
+from hpo.study.config import validate_study
+from hpo.study.preflight import endpoint_spec, preflight_to_file
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log.job):

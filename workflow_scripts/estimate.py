@@ -1,9 +1,9 @@
 """Snakemake script of rule ``estimate``: the study -> its cost and time preview (Markdown)."""
 
-from hpo.atomic import atomic_path
-from hpo.estimate import estimate, table
-from hpo.logs import job_log
-from hpo.study import validate_study
+from hpo.study.config import validate_study
+from hpo.study.estimate import estimate, table
+from hpo.util.atomic import atomic_path
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

@@ -1,10 +1,10 @@
 """Snakemake script of rules ``importance`` (one benchmark's ground-truth hyperparameter importance -> JSON) and
 ``importance_table`` (every benchmark's importance in one long CSV)."""
 
-from hpo.analysis.importance import importance_table, load_importance, write_importance
-from hpo.analysis.truth_compute import importance_json
-from hpo.atomic import atomic_path
-from hpo.logs import job_log
+from hpo.insight.truth.compute import importance_json
+from hpo.insight.truth.importance import importance_table, load_importance, write_importance
+from hpo.util.atomic import atomic_path
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

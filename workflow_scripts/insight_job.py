@@ -1,8 +1,8 @@
 """Snakemake script of rule ``insight``: one LLM run's trajectory -> its stated importance per budget (JSON)."""
 
-from hpo.ask_importance import insight_to_file
-from hpo.logs import job_log
-from hpo.runner import RunSpec
+from hpo.insight.ask import insight_to_file
+from hpo.run.harness import RunSpec
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log.job):

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from hpo.analysis.insight_stats import write_insight
-from hpo.logs import job_log
+from hpo.insight.stats import write_insight
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

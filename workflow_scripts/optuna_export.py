@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from hpo.logs import job_log
-from hpo.optuna_export import export
+from hpo.analysis.optuna_export import export
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """Snakemake script of rule ``plot_anytime_regret``."""
 
 from hpo.analysis.plots import plot_anytime_regret
-from hpo.logs import job_log
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

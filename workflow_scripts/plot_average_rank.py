@@ -1,7 +1,7 @@
 """Snakemake script of rule ``plot_average_rank``."""
 
-from hpo.analysis.stats_plots import plot_average_rank
-from hpo.logs import job_log
+from hpo.stats.plots import plot_average_rank
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """Snakemake script of rule ``plot_cd_diagram`` (one budget per job)."""
 
-from hpo.analysis.stats_plots import plot_cd_diagram
-from hpo.logs import job_log
+from hpo.stats.plots import plot_cd_diagram
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

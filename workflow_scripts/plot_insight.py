@@ -1,7 +1,7 @@
 """Snakemake script of rule ``plot_insight``."""
 
-from hpo.analysis.insight_plots import plot_insight
-from hpo.logs import job_log
+from hpo.insight.plots import plot_insight
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

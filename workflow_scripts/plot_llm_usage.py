@@ -1,7 +1,7 @@
 """Snakemake script of rule ``plot_llm_usage``."""
 
-from hpo.analysis.stats_plots import plot_llm_usage
-from hpo.logs import job_log
+from hpo.stats.plots import plot_llm_usage
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

@@ -1,7 +1,7 @@
 """Snakemake script of rule ``plot_mm_gallery``: prompt images of multimodal runs next to the proposals."""
 
-from hpo.analysis.gallery import plot_gallery
-from hpo.logs import job_log
+from hpo.report.gallery import plot_gallery
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

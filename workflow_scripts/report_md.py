@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from hpo.analysis.report import write_report_md
-from hpo.logs import job_log
+from hpo.report.build import write_report_md
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

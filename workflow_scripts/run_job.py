@@ -1,7 +1,7 @@
 """Snakemake script of rules ``run`` and ``run_images``: one (benchmark, method, seed) -> one Parquet trajectory."""
 
-from hpo.logs import job_log
-from hpo.runner import RunSpec, run_to_file
+from hpo.run.harness import RunSpec, run_to_file
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log.job):

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from hpo.analysis.stats_tables import write_stats
-from hpo.logs import job_log
+from hpo.stats.tables import write_stats
+from hpo.util.logs import job_log
 
 sm = snakemake  # noqa: F821 - injected by Snakemake
 with job_log(sm.log[0]):

@@ -35,12 +35,12 @@ def concat_runs(paths: Sequence[str | Path], expected_runs: dict[str, dict[str, 
     """Read, check and stack trajectories; corrupt or misplaced files fail with their paths, never silently used.
 
     ``expected_runs`` maps a run file's path to the fields of the job that writes it
-    (:data:`hpo.trajectory.CHECKED_FIELDS`).
+    (:data:`hpo.core.trajectory.CHECKED_FIELDS`).
     """
     import pyarrow as pa
 
     from hpo.analysis.cost_axis import is_multi_fidelity_run, on_cost_axis
-    from hpo.trajectory import check_meta, meta_of, read
+    from hpo.core.trajectory import check_meta, meta_of, read
 
     tables, bad = [], []
     for p in paths:
@@ -116,7 +116,7 @@ def aggregate(
     expected_runs: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Write ``trajectories.parquet``, ``summary.csv`` and ``run_status.csv`` atomically; returns the summary."""
-    from hpo.atomic import atomic_path
+    from hpo.util.atomic import atomic_path
 
     df = concat_runs(paths, expected_runs)
     if status_out is not None:
@@ -162,7 +162,7 @@ STATES = ("done", "failed", "corrupt", "mismatch", "missing")
 
 
 def _last_error(log: Path) -> str:
-    """The exception line a failed job left at the end of its log (hpo.logs.job_log), or "" if there is none."""
+    """The exception line a failed job left at the end of its log (hpo.util.logs.job_log), or "" if there is none."""
     try:
         lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
     except OSError:
@@ -174,7 +174,7 @@ def _last_error(log: Path) -> str:
 
 def check_run(path: str | Path, log: str | Path, expected: dict[str, Any] | None = None) -> tuple[str, str]:
     """One expected run: ``done``, ``corrupt``, ``mismatch``, ``failed`` (with the error) or ``missing``."""
-    from hpo.trajectory import check_meta, read_meta
+    from hpo.core.trajectory import check_meta, read_meta
 
     path = Path(path)
     if path.exists():
@@ -255,7 +255,7 @@ def report_incomplete(
     logs folder; it is left alone (and no lines are returned) when every run is done, so that a failure elsewhere
     (a figure, say) raises no false alarm.
     """
-    from hpo.atomic import atomic_path
+    from hpo.util.atomic import atomic_path
 
     status = status_from_disk(expected, skipped, expected_runs, log_path)
     bad = status[~status["status"].isin(["complete", "skipped"])]

@@ -37,7 +37,7 @@ def initial_design_end(df: pd.DataFrame) -> int | None:
 
 def save(fig, outputs: Sequence[str | Path]) -> None:
     """Save a figure to every output (format from the suffix), atomically, without timestamps (reproducible)."""
-    from hpo.atomic import atomic_path
+    from hpo.util.atomic import atomic_path
 
     for out in outputs:
         suffix = Path(out).suffix.lstrip(".")
@@ -50,7 +50,7 @@ def plot_anytime_regret(
     trajectories: str | Path | pd.DataFrame, outputs: Sequence[str | Path], methods: Sequence[str] | None = None
 ) -> None:
     """Anytime normalized regret: median over seeds with the IQR as a band, one panel per benchmark."""
-    from hpo.analysis.style import method_colors, pyplot
+    from hpo.util.style import method_colors, pyplot
 
     plt = pyplot()
     df = trajectories if isinstance(trajectories, pd.DataFrame) else pd.read_parquet(trajectories)

@@ -22,7 +22,7 @@ from typing import Any
 from hpo.benchmarks import fcnet, hpobench_mlp, lc_mlp, live_ml, mf_synthetic, nb201, synthetic
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
 from hpo.benchmarks.tabular import TableFamily, TabularBenchmark, convert_table
-from hpo.suggest import LIST_HINT, unknown
+from hpo.util.suggest import LIST_HINT, unknown
 
 _FAMILY_MODULES = {m.PREFIX: m for m in (hpobench_mlp, fcnet, nb201)}
 _FAMILIES = {prefix: m.FAMILY for prefix, m in _FAMILY_MODULES.items()}
@@ -68,7 +68,7 @@ def needs_table(benchmark_id: str) -> bool:
     """Whether the benchmark reads a converted table (the workflow then schedules ``convert_table`` first).
 
     False for everything that is not a shipped table, custom benchmarks included: their names come from the study
-    config, which :func:`hpo.study.validate_study` has checked before the workflow asks.
+    config, which :func:`hpo.study.config.validate_study` has checked before the workflow asks.
     """
     prefix, _, dataset = benchmark_id.partition("-")
     return prefix in _FAMILIES and dataset in _FAMILIES[prefix].datasets
@@ -135,10 +135,10 @@ def convert(benchmark_id: str, out: str | Path) -> Path:
 def provenance_files(benchmark_id: str, *, custom: bool = False) -> list[Path]:
     """Source and data files that shape a benchmark's losses and reference values (its family's, not all families').
 
-    Part of every run's fingerprint (:mod:`hpo.provenance`) and of the table conversion's: editing one family's
+    Part of every run's fingerprint (:mod:`hpo.run.provenance`) and of the table conversion's: editing one family's
     module reruns only that family's jobs.
     """
-    from hpo.codebase import closure
+    from hpo.util.codebase import closure
 
     if custom:
         return closure(["hpo.benchmarks.hpobench_native"])

@@ -106,7 +106,7 @@ def build_table(benchmark_id: str, out: str | Path) -> Path:
     """Train the grid on the benchmark's dataset and write the table atomically (``.npz``)."""
     from threadpoolctl import threadpool_limits
 
-    from hpo.atomic import atomic_path
+    from hpo.util.atomic import atomic_path
 
     dataset = parse(benchmark_id)
     if dataset is None:

@@ -85,7 +85,7 @@ def load_split(dataset: str) -> Split:
 
 def _versions(names: list[str]) -> dict[str, str]:
     """Versions of the libraries that shape this benchmark's losses (they land in the trajectory's metadata)."""
-    from hpo.versions import package_versions
+    from hpo.util.versions import package_versions
 
     return {k: v for k, v in package_versions(names).items() if k != "python"}
 

@@ -52,7 +52,7 @@ SYNTH_PROCEDURE = (
 
 
 def _versions(names: list[str]) -> dict[str, str]:
-    from hpo.versions import package_versions
+    from hpo.util.versions import package_versions
 
     return package_versions(names)
 
@@ -62,7 +62,7 @@ def live_reference(benchmark_id: str, n_random: int = N_RANDOM, n_local: int = N
     from ConfigSpace import Configuration, ConfigurationSpace
 
     from hpo import benchmarks
-    from hpo.space import config_dict, stable_seed
+    from hpo.core.space import config_dict, stable_seed
 
     bench = benchmarks.make(benchmark_id)
     space = bench.space
@@ -136,7 +136,7 @@ def synthetic_reference(benchmark_id: str, n: int = N_SYNTH) -> dict[str, Any]:
 
 
 def _merge(path: Path, header: dict[str, Any], entries: dict[str, Any]) -> None:
-    from hpo.atomic import atomic_path
+    from hpo.util.atomic import atomic_path
 
     old = json.loads(path.read_text()) if path.exists() else {}
     merged = {**header, "benchmarks": dict(sorted({**old.get("benchmarks", {}), **entries}.items()))}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from hpo.benchmarks.base import Benchmark, Evaluation
-from hpo.space import config_dict, config_json
+from hpo.core.space import config_dict, config_json
 
 if TYPE_CHECKING:
     import numpy as np

@@ -8,7 +8,7 @@ milliseconds. The conversion is a Snakemake rule in the workflow and an on-deman
 Every table of a family has the same grid, so a table copied over another one (``credit_g`` as ``car``) would load
 without complaint. Each ``.npz`` therefore records its identity (:func:`table_identity`: the benchmark id and the
 package, version, file and SHA-256 of the pickle it was converted from) and every reader compares it with the
-benchmark it builds (:mod:`hpo.identity`); the user cache reconverts a table that fails the check.
+benchmark it builds (:mod:`hpo.core.identity`); the user cache reconverts a table that fails the check.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def convert_table(family: TableFamily, dataset: str, out: Path, benchmark_id: st
     counts = (~np.isnan(metric)).sum(axis=1)
     if (counts == 0).any():
         raise ValueError(f"{pkl}: table has configurations without values")
-    from hpo.atomic import atomic_path
+    from hpo.util.atomic import atomic_path
 
     with atomic_path(out) as tmp, open(tmp, "wb") as fh:
         np.savez(
@@ -160,7 +160,7 @@ class TabularBenchmark(Benchmark):
     _space: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from hpo.identity import check, mismatch
+        from hpo.core.identity import check, mismatch
 
         assert self.family is not None
         expected = table_identity(self.family, self.dataset, self.id)

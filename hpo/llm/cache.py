@@ -89,7 +89,7 @@ class ReplyCache:
     def put(self, key: str, reply: dict[str, Any]) -> None:
         if self.mode != "readwrite":
             return
-        from hpo.atomic import atomic_path
+        from hpo.util.atomic import atomic_path
 
         entry = {"cache_version": CACHE_VERSION, "key": key, "sha256": request_key(reply), "reply": reply}
         with atomic_path(self.path(key)) as tmp:

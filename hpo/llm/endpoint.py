@@ -1,7 +1,7 @@
 """Endpoint configuration: which OpenAI-compatible server a method talks to, and how.
 
 The API key is never part of the configuration: only the *name* of the environment variable holding it is, so
-keys never reach results, logs, caches or fingerprints. An endpoint registers that name with :mod:`hpo.redact`, so
+keys never reach results, logs, caches or fingerprints. An endpoint registers that name with :mod:`hpo.util.redact`, so
 a key an endpoint echoes back (in an error body, say) is redacted from every text that reaches a log.
 
 Every default is written once: the dataclass fields hold the defaults of a remote endpoint, and
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
 
-from hpo.redact import register_key_env
+from hpo.util.redact import register_key_env
 
 EMBEDDED = "embedded"
 DIALECTS = ("json_schema", "json_object", "none")
@@ -103,7 +103,7 @@ class EndpointConfig:
                 "(price_prompt_per_1k and price_completion_per_1k are 0, so every call costs $0); set its prices "
                 "in USD per 1k tokens, or drop max_cost"
             )
-        register_key_env(self.api_key_env)  # from now on its value is redacted from every log (hpo.redact)
+        register_key_env(self.api_key_env)  # from now on its value is redacted from every log (hpo.util.redact)
         if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)) or not self.timeout > 0:
             raise ValueError(f"endpoint {name!r}: timeout must be a number of seconds > 0, got {self.timeout!r}")
 

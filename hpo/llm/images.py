@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from hpo.influence import coords, influence
+from hpo.core.influence import coords, influence
+from hpo.core.space import is_log_scale
 from hpo.llm.prompt import Observation
-from hpo.plotting import pyplot
-from hpo.space import is_log_scale
+from hpo.util.plotting import pyplot
 
 FIGSIZE, DPI = (6.4, 4.8), 100  # 640 x 480 px
 _PNG_META = {"Software": None}

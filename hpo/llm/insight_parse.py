@@ -8,7 +8,7 @@ its weights.
 Repair notes start with a fixed kind, so they can be counted: ``layout`` (cut off by ``max_tokens``, wrapped in
 prose, weights at the top level), ``invented``, ``renamed``, ``omitted``, ``non_numeric``, ``negative``,
 ``unnormalized`` (all about the weights), ``region`` and ``interaction`` (the best region and the top pair;
-:mod:`hpo.ask_importance` adds ``reask`` for each reply that had to be asked again).
+:mod:`hpo.insight.ask` adds ``reask`` for each reply that had to be asked again).
 """
 
 from __future__ import annotations

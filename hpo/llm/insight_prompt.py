@@ -1,6 +1,6 @@
 """The insight question: which hyperparameters matter, where is the best region, which pair interacts most?
 
-Asked separately from the optimization (:mod:`hpo.ask_importance`), after exactly the prompt an LLM optimizer builds for
+Asked separately from the optimization (:mod:`hpo.insight.ask`), after exactly the prompt an LLM optimizer builds for
 its next proposal, so the model answers with the same task, history (and images) in front of it. This module holds
 what is asked (:func:`request_text`) and the JSON schema the answer is constrained by (:func:`insight_schema`); how
 an answer is read, repaired and counted is :mod:`hpo.llm.insight_parse` (re-exported here).
@@ -32,7 +32,7 @@ REASK = (
 
 # What ``weights`` asks for is the estimand it is scored against first (primary): the main effect, the share of the
 # loss's variance a hyperparameter explains on its own, averaged over the others (functional ANOVA / first-order
-# Sobol; hpo.analysis.importance). "How much the loss depends on it" would be closer to the total-order share
+# Sobol; hpo.insight.truth.importance). "How much the loss depends on it" would be closer to the total-order share
 # (interactions included), which is scored too, as secondary (issue 22: on Hartmann3 the two differ: normalized
 # main effects 0.04 / 0.18 / 0.78, totals 0.06 / 0.33 / 0.61).
 WEIGHTS_LINE = (

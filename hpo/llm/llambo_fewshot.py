@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from hpo.core.space import stable_seed
 from hpo.llm.llambo_space import PERFORMANCE_DECIMALS, Constraint, decimals, range_line, show
-from hpo.space import stable_seed
 
 # The published alpha schedule: while the target is out of reach of the metric (a loss not above ~0, an accuracy
 # not below ~1), the next smaller alpha of this list is tried (the reference's ``alpha_range``, walked the same way).

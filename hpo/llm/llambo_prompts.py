@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from hpo.core.space import stable_seed
 from hpo.llm import prompt
 from hpo.llm.prompt import cell
-from hpo.space import stable_seed
 
 SYSTEM = (
     "You are an expert in hyperparameter optimization. You propose configurations that should reach a target loss, "

@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from hpo.space import allowed_values
+from hpo.core.space import allowed_values
 
 ORDINAL_TOL = 1e-2  # the reference's math.isclose(value, allowed, abs_tol=1e-2)
 DUPLICATE_DECIMALS = 8  # the reference's round(value, precision=8) before comparing with the history

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.space import allowed_values, is_log_scale
+from hpo.core.space import allowed_values, is_log_scale
 
 __all__ = ["allowed_values", "describe", "is_log_scale", "proposal_schema"]
 

@@ -11,7 +11,8 @@ Every failure ends in one :class:`EndpointError` line naming the endpoint and wh
 content type, the first bytes of the body), or the deadline it missed. Split from :mod:`hpo.llm.client`, which
 builds the request, owns the cache and the accounting, and hands each uncached request to :func:`send`.
 
-Everything the endpoint returns passes :func:`hpo.redact.redact` here, before any of it reaches a log, a cache entry
+Everything the endpoint returns passes :func:`hpo.util.redact.redact` here, before any of it reaches a log, a cache
+entry
 or an error: an endpoint may echo the request's ``Authorization`` header in its body. The usage it reports is
 checked here too (:func:`_usage`): it is what the spending ledger settles, so a negative, non-finite or impossible
 count would be a credit that lifts the cap; such a reply is an endpoint fault, never charged as reported.
@@ -27,7 +28,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from hpo.redact import redact
+from hpo.util.redact import redact
 
 if TYPE_CHECKING:
     from hpo.llm.endpoint import EndpointConfig

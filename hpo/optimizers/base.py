@@ -1,6 +1,6 @@
 """One ask/tell interface for every method (the CARP-S Optimizer/Task split), with typed seams to the harness.
 
-The harness (:mod:`hpo.runner`) owns the loop, the shared initial design and the budget; an optimizer only
+The harness (:mod:`hpo.run.harness`) owns the loop, the shared initial design and the budget; an optimizer only
 proposes (``ask``) and learns (``tell``). ``tell`` also receives configurations the optimizer never asked for: that
 is how the shared initial design reaches every method. What the harness tells an optimizer about the run is a
 :class:`RunContext`; what an optimizer returns is a :class:`Proposal` (the configuration plus that trial's extra
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hpo.defaults import fill_defaults
+from hpo.util.defaults import fill_defaults
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration, ConfigurationSpace
@@ -54,7 +54,7 @@ class RunContext:
 class Proposal:
     """One proposed configuration, where it came from (trajectory ``origin``), and the trial's extra columns.
 
-    ``extras`` keys are trajectory columns (:data:`hpo.trajectory.SCHEMA`), e.g. the LLM usage columns; the harness
+    ``extras`` keys are trajectory columns (:data:`hpo.core.trajectory.SCHEMA`), e.g. the LLM usage columns; the harness
     rejects unknown keys, so a typo never silently drops a measurement.
     """
 
@@ -84,7 +84,8 @@ class Optimizer(ABC):
         """None if the resolved ``params`` can run, else one line naming the keys that conflict.
 
         The rules JSON Schema cannot say (one key's allowed values depend on another's) live here, next to
-        ``PARAMS_SCHEMA``: :func:`hpo.study.validate_study` calls this at planning, so ``snakemake -n`` refuses what
+        ``PARAMS_SCHEMA``: :func:`hpo.study.config.validate_study` calls this at planning, so ``snakemake -n`` refuses
+        what
         the job would refuse, and ``__init__`` calls it for library users.
         """
         return None

@@ -37,9 +37,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from hpo.core.space import stable_seed
 from hpo.optimizers.base import object_schema
 from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer, Usage
-from hpo.space import stable_seed
 
 STD_FLOOR = 1e-5  # the reference code's floor on the predictive std (keeps EI defined)
 TIE_RTOL = 1e-9

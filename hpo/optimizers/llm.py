@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from hpo.core.space import config_dict, stable_seed
 from hpo.optimizers.base import Optimizer, Proposal, object_schema
 from hpo.optimizers.llm_guard import Check, RepetitionGuard
-from hpo.space import config_dict, stable_seed
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration
@@ -129,7 +129,7 @@ class LLMOptimizer(RepetitionGuard, Optimizer):
     @classmethod
     def embedded_refusal(cls, kind: str) -> str | None:
         """None if the embedded model may run this kind, else the one line that refuses it (planning, via
-        :func:`hpo.study_endpoints.resolve_endpoints`, and the run job say the same)."""
+        :func:`hpo.study.endpoints.resolve_endpoints`, and the run job say the same)."""
         return None
 
     # -- prompt --------------------------------------------------------------------------------------------------

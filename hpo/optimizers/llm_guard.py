@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hpo.space import config_dict, config_json
+from hpo.core.space import config_dict, config_json
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration, ConfigurationSpace

@@ -13,7 +13,7 @@ evaluations a run), so the model proposes only the first ``llm_per_bracket`` new
 ``max_llm_calls`` model requests per run (``max_reasks`` defaults to 0 here: one request per new configuration); a
 conversation starts only while its worst case (``1 + max_reasks`` requests) still fits, so the cap holds with re-asks
 too. The other new configurations are seeded random samples (origin ``optimizer``, like Hyperband's own).
-:meth:`LLMHyperband.calls_per_run` is what :mod:`hpo.estimate` counts.
+:meth:`LLMHyperband.calls_per_run` is what :mod:`hpo.study.estimate` counts.
 
 **Promotions** are Hyperband's (origin ``optimizer``, no model call). ``promotion: restart`` (default) evaluates a
 promoted configuration afresh at the higher fidelity and pays its full cost, as SMAC's Hyperband does, so ``llm_hb``
@@ -29,9 +29,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from hpo.core.space import config_json
 from hpo.optimizers.base import Proposal, object_schema
 from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer
-from hpo.space import config_json
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration
@@ -75,7 +75,7 @@ class LLMHyperband(LLMOptimizer):
 
     @classmethod
     def calls_per_run(cls, params: dict[str, Any]) -> int:
-        """The most model requests one run makes (:mod:`hpo.estimate` caps its per-trial count with this)."""
+        """The most model requests one run makes (:mod:`hpo.study.estimate` caps its per-trial count with this)."""
         return int(params.get("max_llm_calls", LLM_HB_PARAMS["max_llm_calls"]["default"]))
 
     def _schedule(self) -> Any:

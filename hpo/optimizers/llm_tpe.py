@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from hpo.core.space import config_json, stable_seed
 from hpo.optimizers.base import Proposal, object_schema
 from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer, Usage
 from hpo.optimizers.llm_guard import REASK
 from hpo.optimizers.optuna_tpe import OptunaTPE
-from hpo.space import config_json, stable_seed
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hpo.core.space import stable_seed
 from hpo.optimizers.base import Optimizer, Proposal
-from hpo.space import stable_seed
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration

@@ -2,9 +2,9 @@
 
 Adding a method kind = one new module with an :class:`~hpo.optimizers.base.Optimizer` subclass (its
 ``PARAMS_SCHEMA`` holds the parameters and their defaults) + one :class:`MethodKind` entry below. Everything else is
-derived from here: the config schema's list of kinds (:func:`hpo.study.load_schema`), which jobs need an LLM or a
+derived from here: the config schema's list of kinds (:func:`hpo.study.config.load_schema`), which jobs need an LLM or a
 vision endpoint, which packages' versions a trajectory records, the code that a run's fingerprint covers
-(:mod:`hpo.provenance`, from the module's import closure) and the image/text/blank comparison of the statistics,
+(:mod:`hpo.run.provenance`, from the module's import closure) and the image/text/blank comparison of the statistics,
 which is keyed on a method's kind, never on the name a study gives it.
 
 Importing this module imports no optimizer library: classes load on first use.
@@ -54,7 +54,7 @@ class MethodKind:
 
     def code_files(self) -> list[Path]:
         """Source files that define this kind: its module and everything it imports from ``hpo``."""
-        from hpo.codebase import closure
+        from hpo.util.codebase import closure
 
         return closure([self.module])
 
