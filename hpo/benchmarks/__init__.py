@@ -7,6 +7,8 @@
   (:mod:`hpo.benchmarks.mf_synthetic`);
 * learning curves, ``lc-mlp-<dataset>``: an MLP's validation loss after every epoch, over a grid, in a table the
   workflow builds once (:mod:`hpo.benchmarks.lc_mlp`);
+* multi-fidelity live ML, ``mf-<model>-<dataset>``: ``mf-rf-digits``, ``mf-lr-wine``, ... trained at HPOBench's
+  fidelities (:mod:`hpo.benchmarks.live_mf`);
 * custom: any name, defined in the study's ``custom_benchmarks`` and built from that definition
   (:mod:`hpo.benchmarks.hpobench_native`); the registry does not list them, the study config does.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hpo.benchmarks import fcnet, hpobench_mlp, lc_mlp, live_ml, mf_synthetic, nb201, synthetic
+from hpo.benchmarks import fcnet, hpobench_mlp, lc_mlp, live_mf, live_ml, mf_synthetic, nb201, synthetic
 from hpo.benchmarks.base import Benchmark, Evaluation, Reference
 from hpo.benchmarks.tabular import TableFamily, TabularBenchmark, convert_table
 from hpo.util.suggest import LIST_HINT, unknown
@@ -46,13 +48,14 @@ def _tabular_ids() -> list[str]:
 
 
 def available() -> list[str]:
-    """Every shipped benchmark id, in a stable order: tabular, live ML, synthetic, multi-fidelity synthetic."""
-    return [*_tabular_ids(), *live_ml.ids(), *synthetic.ids(), *mf_synthetic.ids(), *lc_mlp.ids()]
+    """Every shipped benchmark id, in a stable order: tabular, live ML, synthetic, multi-fidelity synthetic,
+    learning curves, multi-fidelity live ML."""
+    return [*_tabular_ids(), *live_ml.ids(), *synthetic.ids(), *mf_synthetic.ids(), *lc_mlp.ids(), *live_mf.ids()]
 
 
 def multi_fidelity_ids() -> list[str]:
     """The shipped benchmarks with a fidelity (:mod:`hpo.benchmarks.multi_fidelity`), without building them."""
-    return [*mf_synthetic.ids(), *lc_mlp.ids()]
+    return [*mf_synthetic.ids(), *lc_mlp.ids(), *live_mf.ids()]
 
 
 def family_of(benchmark_id: str) -> tuple[TableFamily, str]:
@@ -118,6 +121,9 @@ def make(
     mfh = mf_synthetic.parse(benchmark_id)
     if mfh is not None:
         return mf_synthetic.MFHartmannBenchmark(id=benchmark_id, noisy=noisy, dims=mfh[0], preset=mfh[1])
+    mf_live = live_mf.parse(benchmark_id)
+    if mf_live is not None:
+        return live_mf.LiveMFBenchmark(id=benchmark_id, noisy=noisy, fid=mf_live[0], dataset=mf_live[1])
     live = live_ml.parse(benchmark_id)
     if live is not None:
         return live_ml.LiveMLBenchmark(id=benchmark_id, noisy=noisy, model=live[0], dataset=live[1])
@@ -150,6 +156,8 @@ def provenance_files(benchmark_id: str, *, custom: bool = False) -> list[Path]:
         return closure([mf_synthetic.__name__])
     if lc_mlp.parse(benchmark_id) is not None:
         return closure([lc_mlp.__name__])
+    if live_mf.parse(benchmark_id) is not None:
+        return [*closure([live_mf.__name__]), live_ml.REFERENCES, live_mf.COSTS]
     if live_ml.parse(benchmark_id) is not None:
         return [*closure([live_ml.__name__]), live_ml.REFERENCES]
     raise ValueError(unknown("benchmark", benchmark_id, available(), LIST_HINT))
