@@ -4,6 +4,7 @@ python -m hpo run mlp-car random_search --seed 0 --n-trials 100 --out /tmp/run.p
 python -m hpo list [--ids]
 python -m hpo check-endpoint --configfile STUDY [NAME ...]
 python -m hpo estimate --configfile STUDY
+python -m hpo plan [--configfile STUDY] [--cores N]
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--configfile", required=True, help="the study file (as for snakemake --configfile)")
     e.add_argument("--llm-slots", type=int, default=4, help="remote LLM jobs at once (snakemake --resources)")
     e.add_argument("--cores", type=int, default=2, help="cores: embedded-model jobs at once")
+    p = sub.add_parser(
+        "plan", help="one screen before a study runs: jobs per stage, skipped methods, model calls, cost, wall time"
+    )
+    p.add_argument(
+        "--configfile", default=None, help="the study file (as for snakemake --configfile; default: config/config.yaml)"
+    )
+    p.add_argument("--cores", type=int, default=2, help="cores the study will run on, as snakemake --cores")
+    p.add_argument("--llm-slots", type=int, default=4, help="remote LLM jobs at once (snakemake --resources)")
     return parser
 
 
@@ -64,11 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     from hpo.util.redact import redact
 
     failures = (SpendingCapReached, EndpointError, PreflightError)
-    if args.cmd in ("check-endpoint", "estimate"):
+    if args.cmd in ("check-endpoint", "estimate", "plan"):
         from hpo.study.cli import check_endpoints, estimate_table
 
         try:
-            if args.cmd == "estimate":
+            if args.cmd == "plan":
+                from hpo.study.plan import plan_text
+
+                print(plan_text(args.configfile, args.cores, args.llm_slots))
+            elif args.cmd == "estimate":
                 print(estimate_table(args.configfile, args.llm_slots, args.cores))
             else:
                 print("\n".join(check_endpoints(args.configfile, args.names, args.force)))

@@ -2,9 +2,11 @@
 
 Runs pytest once with a JUnit XML report (``--junitxml``: per-test setup + call + teardown time) and sums it per
 test file; ``--from-xml FILE`` re-reads an earlier report instead of running the suite again (it takes ~20 min on
-2 cores). Extra arguments after ``--`` go to pytest (e.g. ``-- -m "not slow"`` or ``-- tests/test_stats.py``).
+2 cores). Extra arguments after ``--`` go to pytest (e.g. ``-- -m "not slow"`` or ``-- tests/test_stats.py``; with
+``-n 2`` the two pytest-xdist workers' times are summed, so the total exceeds the wall time).
 
     .venv/bin/python perf/suite_times.py                 # whole suite
+    .venv/bin/python perf/suite_times.py -- -m "not slow" -n 2 tests   # the fast loop (docs/getting-started.md)
     .venv/bin/python perf/suite_times.py --from-xml /tmp/suite.xml
 """
 

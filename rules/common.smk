@@ -24,6 +24,40 @@ from hpo.study.config import (
 from hpo.study.handoff import load_resolved, save_resolved, study_key
 from hpo.core.trajectory import CHECKED_FIELDS
 
+
+def _check_scripts_once_per_rule():
+    """At planning, Snakemake checks that a script rule's script is readable once per *job*: it formats the path
+    with the job's wildcards and params, looks it up in its source cache three times and reads it (~0.5 ms of CPU a
+    job, two thirds of what a 24,000-job dry run cost beyond a bare Snakefile; ``perf/dryrun_scale.py
+    --bare-script``, docs/performance.md). A path without a wildcard gives every job of the same rule the same
+    answer, so each such script is checked once, at the first job of its rule; a missing script still fails
+    planning. Changes no job (inputs, params, outputs, code); a Snakemake without this hook keeps its own check.
+    """
+    try:
+        from snakemake.dag import ScriptProcessor
+    except ImportError:
+        return
+    check = getattr(ScriptProcessor, "process_job", None)
+    if check is None or getattr(check, "once_per_rule", False):
+        return
+
+    @functools.wraps(check)
+    def process_job(self, job):
+        entry = getattr(job.rule, self.script_type, None)
+        if entry is None or "{" in str(entry):
+            return check(self, job)
+        checked = self.__dict__.setdefault("_checked_rules", set())
+        key = (job.rule.name, str(entry))
+        if key not in checked:
+            check(self, job)
+            checked.add(key)
+
+    process_job.once_per_rule = True
+    ScriptProcessor.process_job = process_job
+
+
+_check_scripts_once_per_rule()
+
 # A job's own parse of the workflow (SLURM, or a job Snakemake runs in a process of its own) takes the study that
 # the planning process resolved from this very config, instead of validating it again (hpo/study/handoff.py).
 _STUDY_KEY = study_key(config)
@@ -79,6 +113,16 @@ REMOTE_LLM_METHODS = {
     if not METHODS[m]["params"]["endpoint_config"].get("embedded")
 }
 IMAGE_METHODS = [m for m in RUNNABLE if KIND_OF[m].vision]
+# LLM methods whose endpoint has prices: only their calls cost money (regret against dollars).
+PRICED_LLM_METHODS = [
+    m
+    for m in RUNNABLE
+    if m in LLM_METHODS
+    and any(
+        METHODS[m]["params"]["endpoint_config"].get(k)
+        for k in ("price_prompt_per_1k", "price_completion_per_1k")
+    )
+]
 # Role of each method in the image / text / blank comparison, by kind (never by the name a study gives it).
 ROLES = {m: KIND_OF[m].role for m in METHODS if KIND_OF[m].role}
 
@@ -228,11 +272,32 @@ EXPECTED = {
 }
 
 
+# Figures drawn only where they apply: the LLM usage figure where a runnable method calls a model, the multimodal
+# gallery where one sends images, regret against dollars where a model's calls have prices. Otherwise there is no
+# rule, job or report entry (a placeholder figure would be all they showed) and report.md says why in one sentence
+# (report_md's absent_figures, hpo.report.build).
+OPTIONAL_FIGURES = {
+    "llm_usage": bool(LLM_METHODS),
+    "mm_gallery": bool(IMAGE_METHODS),
+    "regret_vs_llm_cost": bool(PRICED_LLM_METHODS),
+}
+# What $0 of model calls reaches in the dollars figure: every arm group's classical reference, else the first
+# random_search method.
+DOLLAR_REFERENCES = list(
+    dict.fromkeys(
+        [g["reference"] for g in STUDY["groups"].values() if g.get("reference")]
+        or [m for m in RUNNABLE if METHODS[m]["kind"] == "random_search"][:1]
+    )
+)
+DRAWN_OPTIONAL = [name for name, applies in OPTIONAL_FIGURES.items() if applies]
+
+
 def stats_outputs(wildcards=None):
     """Every final output of this stage: tables, figures, gallery page."""
-    figures = ["average_rank", "llm_usage", "mm_gallery"] + [
+    figures = ["average_rank", *DRAWN_OPTIONAL] + [
         f"cd_diagram_budget{b}" for b in STUDY["budgets"]
     ]
+    gallery_page = [f"{RESULTS}/figures/mm_gallery.md"] if IMAGE_METHODS else []
     return (
         expand(
             f"{RESULTS}/stats/{{name}}.{{ext}}",
@@ -240,7 +305,7 @@ def stats_outputs(wildcards=None):
             ext=["csv", "md", "html"],
         )
         + expand(f"{RESULTS}/figures/{{fig}}.{{ext}}", fig=figures, ext=["png", "pdf"])
-        + [f"{RESULTS}/figures/mm_gallery.md"]
+        + gallery_page
     )
 
 

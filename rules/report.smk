@@ -18,8 +18,7 @@ rule report_md:
                 f"{RESULTS}/figures/cd_diagram_budget{{budget}}.png",
                 budget=STUDY["budgets"],
             ),
-            f"{RESULTS}/figures/llm_usage.png",
-            f"{RESULTS}/figures/mm_gallery.png",
+            *expand(f"{RESULTS}/figures/{{fig}}.png", fig=DRAWN_OPTIONAL),
             f"{RESULTS}/figures/insight.png",
         ],
     output:
@@ -38,5 +37,6 @@ rule report_md:
         code=code_digest("report_md.py"),
         alpha=ALPHA,
         cost_benchmarks=COST_BENCHMARKS,
+        absent_figures=[f for f in OPTIONAL_FIGURES if f not in DRAWN_OPTIONAL],
     script:
         "../workflow_scripts/report_md.py"

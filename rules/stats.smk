@@ -91,48 +91,54 @@ rule plot_cd_diagram:
         "../workflow_scripts/plot_cd_diagram.py"
 
 
-rule plot_llm_usage:
-    input:
-        f"{RESULTS}/stats/llm.csv",
-    output:
-        png=report(
-            f"{RESULTS}/figures/llm_usage.png",
-            caption="../report/llm_usage.rst",
-            category="3. LLM",
-            labels={"figure": "validity and cost"},
-        ),
-        pdf=f"{RESULTS}/figures/llm_usage.pdf",
-    log:
-        f"{LOGS}/plots/llm_usage.log",
-    conda:
-        "../envs/analysis.yaml"
-    params:
-        code=code_digest("plot_llm_usage.py"),
-        methods=list(METHODS),
-    script:
-        "../workflow_scripts/plot_llm_usage.py"
+# Only where a runnable method calls a model (OPTIONAL_FIGURES in rules/common.smk).
+if LLM_METHODS:
+
+    rule plot_llm_usage:
+        input:
+            f"{RESULTS}/stats/llm.csv",
+        output:
+            png=report(
+                f"{RESULTS}/figures/llm_usage.png",
+                caption="../report/llm_usage.rst",
+                category="3. LLM",
+                labels={"figure": "validity and cost"},
+            ),
+            pdf=f"{RESULTS}/figures/llm_usage.pdf",
+        log:
+            f"{LOGS}/plots/llm_usage.log",
+        conda:
+            "../envs/analysis.yaml"
+        params:
+            code=code_digest("plot_llm_usage.py"),
+            methods=list(METHODS),
+        script:
+            "../workflow_scripts/plot_llm_usage.py"
 
 
-rule plot_mm_gallery:
-    input:
-        trajectories=f"{RESULTS}/trajectories.parquet",
-        images=image_dirs,
-    output:
-        png=report(
-            f"{RESULTS}/figures/mm_gallery.png",
-            caption="../report/mm_gallery.rst",
-            category="4. Multimodal",
-            labels={"figure": "gallery"},
-        ),
-        pdf=f"{RESULTS}/figures/mm_gallery.pdf",
-        md=f"{RESULTS}/figures/mm_gallery.md",
-    log:
-        f"{LOGS}/plots/mm_gallery.log",
-    conda:
-        "../envs/analysis.yaml"
-    params:
-        code=code_digest("plot_mm_gallery.py"),
-        runs=f"{RESULTS}/runs",
-        methods=list(METHODS),
-    script:
-        "../workflow_scripts/plot_mm_gallery.py"
+# Only where a runnable method sends images (OPTIONAL_FIGURES in rules/common.smk).
+if IMAGE_METHODS:
+
+    rule plot_mm_gallery:
+        input:
+            trajectories=f"{RESULTS}/trajectories.parquet",
+            images=image_dirs,
+        output:
+            png=report(
+                f"{RESULTS}/figures/mm_gallery.png",
+                caption="../report/mm_gallery.rst",
+                category="4. Multimodal",
+                labels={"figure": "gallery"},
+            ),
+            pdf=f"{RESULTS}/figures/mm_gallery.pdf",
+            md=f"{RESULTS}/figures/mm_gallery.md",
+        log:
+            f"{LOGS}/plots/mm_gallery.log",
+        conda:
+            "../envs/analysis.yaml"
+        params:
+            code=code_digest("plot_mm_gallery.py"),
+            runs=f"{RESULTS}/runs",
+            methods=list(METHODS),
+        script:
+            "../workflow_scripts/plot_mm_gallery.py"

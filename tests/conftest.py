@@ -16,8 +16,14 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 @pytest.fixture(scope="session")
 def table_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A per-session table cache so tests convert each table at most once."""
-    path = tmp_path_factory.mktemp("tables")
+    """A per-session table cache so tests convert each table at most once. Under pytest-xdist the workers share one
+    (the run's common temp folder): tables are written atomically, so two workers converting one table both succeed."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = base.parent / "tables"  # base is <run>/popen-gwN: one cache per run, not per worker
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("tables")
     os.environ["HPO_TABLE_CACHE"] = str(path)
     return path
 

@@ -72,14 +72,35 @@ def test_a_known_shift_is_recovered_with_its_sign_interval_and_exact_p() -> None
     assert len(table) == 2 * (3 + 3) and any("Student t" in n for n in notes)
 
 
-def test_four_benchmarks_say_too_few_instead_of_not_established() -> None:
+def test_four_benchmarks_say_too_few_and_the_interval_gives_the_direction() -> None:
     at = regret_table(4, {"mm_llm": 0.2, "mm_llm_blank": 0.0, "llm": 0.0, "rs": 0.0})
     primary = row(arm_contrasts(at, GROUP, [10, 20])[0], "mm_llm", "llm")
     assert primary["p_value"] == pytest.approx(0.125) and primary["min_p"] == pytest.approx(0.125)
+    assert primary["ci_low"] > 0  # every benchmark +0.2: the interval excludes 0, the test cannot
     assert primary["verdict"] == (
-        "too few benchmarks to test (n = 4: a two-sided Wilcoxon cannot go below p = 0.125 > α = 0.05); "
-        "observed: mm_llm higher regret than llm"
+        "mm_llm higher regret than llm by the interval: its 95% interval lies entirely above 0; too few benchmarks to "
+        "test (n = 4: a two-sided Wilcoxon cannot go below p = 0.125 > α = 0.05)"
     )
+
+
+@pytest.mark.parametrize(
+    ("ci", "p", "start"),
+    [
+        ((-0.5, -0.1), 0.2, "mm_llm lower regret than llm by the interval: its 95% interval lies entirely below 0; "),
+        ((0.1, 0.5), 0.2, "mm_llm lower regret than llm by the interval: its 95% interval lies entirely above 0; "),
+        ((-0.5, 0.1), 0.2, "not established: its 95% interval contains 0; not significant at n = 8 (p = 0.2); "),
+        ((math.nan, math.nan), 0.2, "not established: no interval (n < 2); "),
+        ((-0.5, -0.1), 0.01, "mm_llm lower regret than llm (significant at α = 0.05)"),
+    ],
+    ids=["below", "above", "contains-0", "no-interval", "significant"],
+)
+def test_verdict_reads_the_intervals_side_when_the_test_does_not_decide(ci, p, start) -> None:
+    """Entirely below 0, entirely above, containing 0: the direction by the interval, or "not established"."""
+    from hpo.stats.arm_contrasts import verdict
+
+    row = {"n_benchmarks": 8, "family": "primary", "p_value": p, "p_holm": math.nan, "min_p": 2 / 2**8, "note": ""}
+    row |= {"direction": "mm_llm lower regret than llm", "ci_low": ci[0], "ci_high": ci[1]}
+    assert verdict(row).startswith(start)
 
 
 def test_seeds_are_paired_then_averaged_and_a_skipped_arm_is_a_row_that_says_why() -> None:
@@ -114,6 +135,7 @@ def image_arms_answer(request: dict) -> str:
     return json.dumps({"rationale": "none"})
 
 
+@pytest.mark.slow
 def test_a_study_on_the_fake_vision_endpoint_answers_in_the_report(
     table_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,8 +159,8 @@ def test_a_study_on_the_fake_vision_endpoint_answers_in_the_report(
     assert (table["n_benchmarks"] == 2).all()
     (primary,) = table[table["family"] == "primary"].itertuples()
     assert (primary.arm_a, primary.arm_b, primary.budget) == ("mm_llm", "llm", 5)
-    assert primary.verdict.startswith("too few benchmarks to test (n = 2: a two-sided Wilcoxon cannot go below p =")
+    assert "too few benchmarks to test (n = 2: a two-sided Wilcoxon cannot go below p =" in primary.verdict
     text = write_report_md(tmp_path / "results" / "stats", tmp_path / "results" / "report.md")
     section = text.split(f"## {ARMS_TITLE}\n", 1)[1].split("\n## ", 1)[0]
     line = f"- **Primary (pre-registered, group images)**: mm_llm vs llm at budget 5: {primary.direction}: effect "
-    assert line in section and "n = 2 benchmarks" in section and "Verdict: too few benchmarks" in section
+    assert line in section and "n = 2 benchmarks" in section and "too few benchmarks to test (n = 2" in section

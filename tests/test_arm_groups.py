@@ -120,3 +120,25 @@ def test_the_default_study_keeps_working_without_a_vision_endpoint() -> None:
         "reference": "random_search",
         "primary": primary,
     }
+
+
+def test_the_default_group_is_single_fidelity_and_a_multi_fidelity_group_is_declared() -> None:
+    """llm_mf shares the text role but not the question: listed first, it neither joins nor breaks the derived
+    ``images`` group; its own group (image, blank, text arms vs hyperband) is declared and checked the same way."""
+    mf = {
+        "llm_mf": {"kind": "llm_mf"},
+        "mm_llm_mf": {"kind": "mm_llm_mf"},
+        "mm_llm_mf_blank": {"kind": "mm_llm_mf_blank"},
+    }
+    methods = {"hb": {"kind": "hyperband"}, **mf, "llm": {"kind": "llm"}, **MM}
+    cfg = validate_study(study(methods, {"vision": VISION}, benchmarks=["mfh3-good"]))
+    assert list(cfg["groups"]) == ["images"] and cfg["groups"]["images"]["arms"] == ["mm_llm", "mm_llm_blank", "llm"]
+    declared = {"budgets": {"arms": ["llm_mf", "mm_llm_mf_blank", "mm_llm_mf"], "reference": "hb"}}
+    cfg = validate_study(study(methods, {"vision": VISION}, benchmarks=["mfh3-good"], groups=declared))
+    assert cfg["groups"] == {
+        "budgets": {
+            "arms": ["mm_llm_mf", "mm_llm_mf_blank", "llm_mf"],
+            "reference": "hb",
+            "primary": {"arm": "mm_llm_mf", "versus": "llm_mf", "budget": 4},
+        }
+    }

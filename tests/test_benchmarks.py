@@ -12,6 +12,8 @@ import hpo.benchmarks as B
 from hpo.benchmarks.tabular import TabularBenchmark
 
 TABULAR = [b for b in B.available() if B.needs_table(b)]
+# The fast loop (-m "not slow") checks the first table of each family; the full suite checks every table.
+FIRST_OF_FAMILY = {B.family_of(b)[0].name: b for b in reversed(TABULAR)}.values()
 
 
 def _raw_table(bench: TabularBenchmark) -> dict:
@@ -23,7 +25,9 @@ def _raw_table(bench: TabularBenchmark) -> dict:
         return pickle.load(fh)
 
 
-@pytest.mark.parametrize("bid", TABULAR)
+@pytest.mark.parametrize(
+    "bid", [pytest.param(b, marks=() if b in FIRST_OF_FAMILY else pytest.mark.slow) for b in TABULAR]
+)
 def test_optimum_is_table_best_and_evaluates_to_a_table_value(bid: str, table_dir: Path) -> None:
     bench = B.make(bid)
     raw = _raw_table(bench)

@@ -21,6 +21,7 @@ from hpo.llm.client import EndpointError, LLMClient
 from hpo.llm.endpoint import EndpointConfig
 
 pytest.importorskip("llama_cpp")
+pytestmark = pytest.mark.slow  # the real llama.cpp server
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
 

@@ -5,6 +5,7 @@ calls and tokens are within +-30 % of what the study recorded; a resumed study's
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,7 @@ def _write(tmp: Path, study: dict) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_estimate_is_within_30_percent_of_a_finished_embedded_study(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     study = {"benchmarks": ["mlp-car"], "methods": {"llm": {"kind": "llm"}}, "seeds": [0], "n_trials": 7}
@@ -79,6 +81,7 @@ def test_dollars_and_hours_follow_prices_latency_and_concurrency(tmp_path: Path)
     assert row.completion_tokens == pytest.approx(row.calls * 50)  # both profiles exceed max_tokens: capped
     assert row.usd == pytest.approx((row.prompt_tokens * 0.15 + row.completion_tokens * 0.6) / 1000)
     assert row.hours == pytest.approx(row.calls * 2.0 / (3 * 1) / 3600)  # llm calls do not overlap within a job
+    assert row.model_hours == pytest.approx(row.calls * 2.0 / 3600)  # one model thread's time
     assert row.latency_measured and row.prompt_tokens > 0
 
 
@@ -136,3 +139,26 @@ def test_image_kinds_count_two_insight_statements_per_budget(tmp_path: Path) -> 
     rows = {r.method: r for r in estimate(load_study(_write(tmp_path, study)))}
     assert rows["text"].calls == INSIGHT_CALLS_PER_STATEMENT * 3  # n_init = n_trials: no proposal, prior + 3 + 6
     assert rows["mm"].calls == INSIGHT_CALLS_PER_STATEMENT * 5  # the prior, then budgets 3 and 6 twice each
+
+
+@pytest.mark.slow  # plans config/paper.yaml's full-scale study
+def test_the_planning_warning_and_the_table_name_the_same_calls_and_hours(tmp_path: Path) -> None:
+    """config/paper.yaml (issue 26): the warning once said "~60 h of model time at 7 s per call" where the table said
+    113.64 h. Both now come from hpo.study.model_calls and hpo.study.latency: each warned method's calls and model
+    hours are its table row's."""
+    from hpo.study.estimate import table
+
+    raw = yaml.safe_load((Path(__file__).parent.parent / "config" / "paper.yaml").read_text())
+    raw |= {"results": str(tmp_path / "results"), "logs": str(tmp_path / "logs")}
+    study = load_study(_write(tmp_path, raw))
+    rows = {r.method: r for r in estimate(study)}
+    warned = 0
+    for line in study["call_warnings"]:
+        found = re.match(r"methods\.(\S+) \(\S+\): ~([\d,]+) model calls .*?~([\d,]+) h of model time", line)
+        if not found:
+            continue
+        method, calls, hours = found.group(1), *(int(found.group(i).replace(",", "")) for i in (2, 3))
+        assert (calls, hours) == (round(rows[method].calls), round(rows[method].model_hours)), line
+        assert f"| {rows[method].model_hours:,.2f}*" in table(list(rows.values()))
+        warned += 1
+    assert warned >= 3  # llm, llm_zero_shot, llambo_lite, llm_tpe on the embedded model

@@ -274,6 +274,7 @@ def test_optuna_distributions_encode_ordinals_as_indices(table_dir):
     assert isinstance(eta, FloatDistribution) and eta.log == xgb["eta"].log
 
 
+@pytest.mark.slow
 def test_benchmark_time_script_runs(table_dir, capsys):
     """The timing script computes every table it is given and prints the total."""
     import runpy

@@ -409,6 +409,38 @@ def test_figure(study, tmp_path):
     assert outs[1].read_bytes().startswith(b"%PDF")
 
 
+def test_figure_has_no_empty_panel_and_its_legend_covers_no_data(study):
+    """Issue 26: five of nine panels were empty and a legend covered bars. Every axes draws data, there are no more
+    axes than panels, and the legend lies outside every axes; a method with no score gets no panel."""
+    from hpo.insight.plots import grid_shape, insight_figure
+    from hpo.stats.plots import _frame
+    from hpo.util.style import pyplot
+
+    out, records = study["out"], [imp.load_importance(p) for p in study["importance"]]
+    scores, summary = _frame(out / "insight.csv"), _frame(out / "insight_summary.csv")
+    for methods in (METHODS, ["random_search", "llm"]):
+        df = scores[scores["method"].isin(methods)]
+        fig, titles = insight_figure(df, summary, records, methods)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        assert len(fig.axes) == len(titles) == len(BENCHES) + len(methods) - 1  # random_search states nothing
+        for ax in fig.axes:
+            assert ax.patches or ax.lines or ax.collections, f"{ax.get_title()}: an empty panel"
+        (legend,) = fig.legends
+        box = legend.get_window_extent(renderer)
+        assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
+        assert not any(ax.get_legend() for ax in fig.axes)
+        pyplot().close(fig)
+    # a method without any finite score: no panel, and the title says why there is no score panel
+    blank = summary.assign(kendall_tau_norm=math.nan)
+    fig, titles = insight_figure(scores[scores["method"] == "llm"], blank, records, ["llm"])
+    assert len(fig.axes) == len(BENCHES) and "no LLM statement could be scored" in fig.get_suptitle()
+    pyplot().close(fig)
+    # panels fill as few slots as they need: at most one empty slot up to 9 panels
+    assert [grid_shape(n) for n in (1, 2, 3, 4, 5, 6)] == [(1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (2, 3)]
+    assert all(r * c - n <= 1 for n in range(1, 10) for r, c in [grid_shape(n)])
+
+
 def test_report_opens_with_the_verdicts(study, tmp_path):
     from hpo.report.build import INSIGHT_TITLE, write_report_md
 

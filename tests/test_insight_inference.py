@@ -111,6 +111,7 @@ def test_t_interval_coverage_is_nominal_at_n_8(draw):
     assert abs(np.mean(covered) - 0.95) <= 0.03, np.mean(covered)
 
 
+@pytest.mark.slow
 def test_a_null_with_several_equal_rungs_says_worse_at_most_alpha_half():
     """The model and five rungs drawn from one distribution on 10 benchmarks, 1,000 studies: the primary (model vs
     the best rung) concludes "worse" (p < alpha, effect < 0) in at most alpha / 2 of them, and the best rung is never
@@ -216,3 +217,31 @@ def test_primary_budget_must_be_a_reporting_budget():
     with pytest.raises(ValueError, match="insight.primary_contrast.budget 7 is not a reporting budget"):
         inf.resolve_primary({"budget": 7}, ["llm"], [10, 20])
     assert inf.resolve_primary(None, ["llm", "mm"], [10, 20]) == {**inf.DEFAULTS, "method": "llm", "budget": 20}
+
+
+@pytest.mark.parametrize(
+    ("per_benchmark", "reads", "interval"),
+    [
+        (
+            {"mlp-a": -0.30, "nb201-b": -0.35, "fcnet-c": -0.34},
+            "the model scores below chance: ",
+            "lies entirely below 0",
+        ),
+        ({"mlp-a": 0.8, "nb201-b": 0.5, "fcnet-c": 0.4}, "the model scores above chance: ", "lies entirely above 0"),
+        ({"mlp-a": 0.3, "nb201-b": -0.2, "fcnet-c": 0.1}, "not established: ", "contains 0"),
+    ],
+    ids=["below", "above", "contains-0"],
+)
+def test_the_chance_verdict_says_the_intervals_side_in_words(per_benchmark, reads, interval):
+    """n = 3 cannot reach alpha: the interval's side is the verdict (issue 26: "not established ... -0.33 [-0.50,
+    -0.16]" hid a model below chance)."""
+    from hpo.insight.report import insight_verdicts
+
+    model = {k: per_benchmark[k[0]] for k in MODEL}
+    means = inf.benchmark_means(pd.DataFrame(table(model, PRIOR, FANOVA, ECHO)), [BUDGET])
+    tests = inf.contrasts(means, [BUDGET], ["llm"], {"llm": "text"}, inf.resolve_primary(None, ["llm"], [BUDGET]))
+    line = next(v for v in insight_verdicts(tests) if v.startswith("**Better than chance?**"))
+    assert line.startswith(f"**Better than chance?** {reads}its 95% interval {interval}"), line
+    assert "untestable with this many benchmarks (untestable at n = 3" in line
+    assert ("not established" in line) == (interval == "contains 0")
+    assert "effect -0.33 [-0.40, -0.26]" in line or interval != "lies entirely below 0"

@@ -4,7 +4,7 @@ Before the study schema was package data, ``hpo/study.py`` (now ``hpo/study/conf
 from beside the package, so after ``pip install .`` every command that validates a study failed. This test installs a
 copy of the package (no repository around it) into a new venv, without network: the new venv sees this venv's
 dependencies through a path entry, pip installs only ``hpo`` itself (``--no-deps --no-build-isolation``), and every
-command runs from a folder outside the repository, so nothing can be imported from the source tree. """
+command runs from a folder outside the repository, so nothing can be imported from the source tree."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow  # builds and installs the package into a fresh venv
 
 
 def _sh(python: Path, *args: str, cwd: Path, env: dict[str, str]) -> str:

@@ -16,6 +16,7 @@ from hpo.optimizers import params_schema
 from hpo.run.harness import RunSpec, run
 from hpo.util.defaults import fill_defaults
 
+pytestmark = pytest.mark.slow  # trains the whole learning-curve grid (~20 s on 2 cores)
 BENCH = "lc-mlp-wine"  # the smallest dataset: the whole grid trains in seconds
 
 

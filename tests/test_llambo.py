@@ -552,6 +552,7 @@ def test_concurrent_calls_give_the_same_trajectory() -> None:
 # -- the real model ----------------------------------------------------------------------------------------------
 # The published llambo is refused on the embedded model: its real-model test names the server as a loopback endpoint
 # (tests/test_llambo_paper.py).
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "n_trials", "extra"), [("llambo_lite", 4, {}), ("llm_tpe", 6, {})])
 def test_real_embedded_model_rows_carry_origin_calls_tokens(
     kind: str, n_trials: int, extra: dict[str, Any], tmp_path: Path

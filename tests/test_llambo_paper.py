@@ -293,7 +293,7 @@ def test_planning_warns_with_the_expected_model_calls() -> None:
     cfg = _study({"lam": {"kind": "llambo", "params": {"endpoint": "api"}}, "lite": {"kind": "llambo_lite"}})
     out = validate_study({**cfg, "endpoints": {"api": REMOTE}})
     per_trial = 2 * 5 + 2 * 5 * 2 * 10  # sampler samples + candidates x templates x predictions
-    calls = 2 * 3 * 90 * per_trial
+    calls = 2 * 3 * (90 * per_trial + 1 + len(out["budgets"]))  # + the insight job's prior and one per budget
     assert LLAMBOOptimizer.calls_per_trial(out["methods"]["lam"]["params"]) == per_trial
     assert len(out["call_warnings"]) == 1 and f"~{calls:,} model calls" in out["call_warnings"][0]
     assert out["call_warnings"][0].startswith("methods.lam (llambo)")
@@ -472,6 +472,7 @@ def test_data_cards_of_the_families() -> None:
     assert car["n_categorical"] == 6 and live["n_categorical"] == 0  # OpenML: car's six features are nominal
 
 
+@pytest.mark.slow
 def test_real_model_on_a_loopback_endpoint_runs_the_published_format(tmp_path: Path) -> None:
     """The real llama.cpp server with SmolLM2, named as a remote endpoint (what a user does with a local server):
     the published prompts and ``## ... ##`` answers run end to end at tiny sizes; every evaluated point is one the

@@ -15,6 +15,8 @@ from fake_openai import FakeOpenAI, first_valid_config
 
 LLM_ROWS = ["llm", "repaired", "fallback"]
 
+pytestmark = pytest.mark.slow  # real Snakemake studies, two on the real model
+
 
 @pytest.fixture(scope="module")
 def embedded_study(tmp_path_factory: pytest.TempPathFactory) -> Path:

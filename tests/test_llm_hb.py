@@ -163,6 +163,7 @@ def test_needs_a_multi_fidelity_benchmark() -> None:
         run(spec, B.make("synth-branin"))
 
 
+@pytest.mark.slow
 def test_tiny_run_with_the_real_embedded_model(tmp_path: Path) -> None:
     """Two decisions of SmolLM2-135M (llama.cpp on loopback): rows carry tokens, latency, origin; reruns are cached."""
     pytest.importorskip("llama_cpp")

@@ -199,6 +199,7 @@ def test_endpoint_down_and_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
         assert fake.requests == []
 
 
+@pytest.mark.slow
 def test_killed_llm_run_resumes_without_paying_again(tmp_path: Path) -> None:
     """SIGKILL in the middle of the LLM trials: no readable partial file; the rerun re-asks only what was not
     answered before (the answered calls come from the reply cache)."""

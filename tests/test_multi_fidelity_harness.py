@@ -185,7 +185,12 @@ def test_multifidelity_study_config_plans() -> None:
 
     cfg = yaml.safe_load((Path(__file__).parents[1] / "config" / "multifidelity.yaml").read_text())
     out = validate_study(cfg)
-    assert {"hyperband", "smac_mf", "optuna_hb"} <= set(out["methods"])
+    kinds = {m["kind"] for m in out["methods"].values()}
+    assert {"hyperband", "smac_mf", "optuna_hb", "dehb", "llm_hb", "llm_mf", "mm_llm_mf", "mm_llm_mf_blank"} <= kinds
+    # the image arms wait for a vision endpoint; the contrasts the report answers are declared before any result
+    assert set(out["skipped"]) == {"mm_llm_mf", "mm_llm_mf_blank"}
+    assert out["groups"]["spend"]["primary"] == {"arm": "llm_mf", "versus": "llm_hb", "budget": out["n_trials"]}
+    assert {g["reference"] for g in out["groups"].values()} == {"hyperband"}
 
 
 def test_anytime_figure_draws_cost_on_multi_fidelity_benchmarks_and_marks_the_initial_design(tmp_path: Any) -> None:

@@ -112,8 +112,8 @@ def test_workflow_names_the_benchmark_and_the_other_runs_still_aggregate(
     proc = snakemake(tmp_path, "results/summary.csv", "--configfile", str(path), "--keep-going", check=False)
     assert proc.returncode != 0, "the NaN benchmark's runs must fail the workflow"
     line = re.compile(
-        r"hpo\.run\.harness\.NonFiniteLoss: benchmark 'wild' returned a non-finite loss nan at trial 3 for configuration "
-        r"\{[^\n]*\}; an optimizer cannot learn from it: [^\n]*"
+        r"hpo\.run\.harness\.NonFiniteLoss: benchmark 'wild' returned a non-finite loss nan at trial 3 for "
+        r"configuration \{[^\n]*\}; an optimizer cannot learn from it: [^\n]*"
     )
     status = pd.read_csv(tmp_path / "logs" / "run_status.csv", keep_default_na=False)
     status = status.set_index(["benchmark", "method"])

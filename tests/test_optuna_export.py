@@ -22,6 +22,7 @@ from fake_openai import FakeOpenAI
 import hpo.benchmarks as B
 
 
+@pytest.mark.slow
 def test_every_trial_is_in_the_optuna_storage(tmp_path: Path, table_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ConfigSpace as CS
     import optuna

@@ -80,6 +80,7 @@ def _rejects_key(fake_box: list[FakeOpenAI]) -> Any:
     return reply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("case", "says"),
     [
@@ -120,6 +121,7 @@ def test_a_broken_endpoint_stops_the_workflow_before_any_run_job(
     assert fake.requests and all(r["model"] == extra.get("model", fe.MODEL) for r in fake.requests)
 
 
+@pytest.mark.slow
 def test_the_embedded_model_passes_the_preflight(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The real llama.cpp server with SmolLM2 (started by the preflight itself): both replies parse under its
     dialect (json_object), and latency and tokens are measured."""

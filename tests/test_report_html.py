@@ -21,25 +21,24 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT, snakemake
 from PIL import Image
+
+from hpo.report.build import NO_GALLERY, NO_LLM_FIGURE
 
 CONFIG = str(ROOT / "config" / "test.yaml")
 BUDGETS = (5, 10, 12)  # config/test.yaml's budgets plus n_trials
 FIGURES = [
     "average_rank.png",
     *(f"cd_diagram_budget{b}.png" for b in BUDGETS),
-    "llm_usage.png",
-    "mm_gallery.png",
     "insight.png",
-]
+]  # no llm_usage.png, no mm_gallery.png: no method of the test study calls a model (so none sends images)
 PAGES = ["report_summary.html", "ranks.html", "friedman.html", "wilcoxon.html", "llm.html", "insight_summary.html"]
 CATEGORIES = [
     "0. Summary",
     "1. Ranking",
     "2. Critical difference",
-    "3. LLM",
-    "4. Multimodal",
     "5. Tables",
     "6. Insight",
 ]
@@ -82,12 +81,17 @@ def test_workflow_outputs(study: Path):
     assert all(f"**Budget {b}**" in report for b in BUDGETS)
     rows = [line for line in report.splitlines() if line.startswith("| ") and "_" in line.split("|")[1]]
     assert sum(line.count("| best |") for line in rows) == len(BUDGETS)  # one best method per budget
-    assert "No multimodal runs are present" in (results / "figures" / "mm_gallery.md").read_text()
+    # no method calls a model: no LLM figure and no gallery (placeholders), and the report says why, one sentence each
+    assert not list((results / "figures").glob("mm_gallery.*")) and not list((results / "figures").glob("llm_usage.*"))
+    summary = (results / "report_summary.html").read_text()
+    assert all(why in report and why in summary for why in (NO_GALLERY, NO_LLM_FIGURE))
     assert "no LLM-driven trials" in (results / "stats" / "llm.md").read_text()
 
 
 def test_report_embeds_every_figure(study: Path):
     html = (study / "report.html").read_text()
+    for absent in ("plot_llm_usage", "llm_usage.png", "3. LLM", "plot_mm_gallery", "mm_gallery.png", "4. Multimodal"):
+        assert absent not in html, f"{absent}: a figure that does not apply is in the report"
     for fig in FIGURES:
         m = re.search(rf"data:image/png;charset=utf8;filename={re.escape(fig)};base64,([A-Za-z0-9+/=]+)", html)
         assert m, f"{fig} is not embedded in report.html"
@@ -241,3 +245,34 @@ def test_report_opens_in_chromium_and_shows_every_figure(study: Path, tmp_path: 
     for shot in shots:
         shutil.copy2(shot, kept / shot.name)
     print(f"report screenshots: {kept} (and {tmp_path})")
+
+
+def planned_jobs(workdir: Path, cfg: dict) -> str:
+    """The dry run's job list for the study ``cfg`` (no job runs, no endpoint is contacted)."""
+    workdir.mkdir()
+    (workdir / "study.yaml").write_text(yaml.safe_dump(cfg))
+    return snakemake(workdir, "-n", "--configfile", str(workdir / "study.yaml")).stdout
+
+
+def test_llm_figure_and_gallery_are_planned_only_where_they_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A classical study's DAG has no LLM usage or gallery job and report_md no such input; with a multimodal method
+    (it calls a model and sends images) it has both."""
+    from fake_openai import vision_endpoint
+
+    monkeypatch.setenv("HPO_TEST_KEY", "sk-test-not-secret")
+    cfg = yaml.safe_load(open(CONFIG))
+    classical = planned_jobs(tmp_path / "classical", cfg)
+    assert "rule report_md:" in classical and "mm_gallery" not in classical and "llm_usage" not in classical
+    cfg["methods"]["mm_llm"] = {"kind": "mm_llm", "params": {"endpoint": "fake"}}
+    cfg["endpoints"] = {"fake": vision_endpoint("http://127.0.0.1:9/v1")}
+    images = planned_jobs(tmp_path / "images", cfg)
+    assert "rule plot_mm_gallery:" in images and "rule plot_llm_usage:" in images
+    report_md = images[images.index("rule report_md:") :].split("\n\n", 1)[0]
+    assert "results/figures/mm_gallery.png" in report_md and "results/figures/llm_usage.png" in report_md
+    # calls without prices cost nothing: no regret-against-dollars figure; with prices there is one, in the report
+    assert "regret_vs_llm_cost" not in classical and "regret_vs_llm_cost" not in images
+    cfg["endpoints"]["fake"]["price_prompt_per_1k"] = 0.00015
+    priced = planned_jobs(tmp_path / "priced", cfg)
+    assert "rule plot_regret_vs_llm_cost:" in priced
+    report_md = priced[priced.index("rule report_md:") :].split("\n\n", 1)[0]
+    assert "results/figures/regret_vs_llm_cost.png" in report_md

@@ -31,6 +31,7 @@ TIMING = {"optimizer_time", "wall_time", "llm_latency"}  # the only columns allo
 N_TRIALS, N_INIT = 12, 5
 
 
+@pytest.mark.slow
 def test_every_kind_is_identical_in_processes_with_different_hash_seeds(tmp_path: Path, table_dir: Path) -> None:
     """``python -m hpo run`` for each kind under PYTHONHASHSEED 0 and 4242: every column but timing is equal."""
     B.make("mlp-credit_g")  # convert the table once, before eight processes want it

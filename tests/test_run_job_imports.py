@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import ROOT, SNAKEMAKE, run_bounded
 
@@ -56,6 +57,7 @@ def test_cli_random_search_run_imports_nothing_it_does_not_use(tmp_path: Path, t
     assert not NEVER & set(record["modules"]), sorted(NEVER & set(record["modules"]))
 
 
+@pytest.mark.slow
 def test_workflow_run_job_imports_nothing_it_does_not_use(tmp_path: Path) -> None:
     study = {
         "benchmarks": ["mlp-car"],

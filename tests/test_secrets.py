@@ -96,6 +96,7 @@ def _after_preflight(n_ok: int, fault: Any) -> Any:
     return reply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("case", "n_ok", "fault", "failed_log"),
     [

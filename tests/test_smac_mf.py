@@ -111,6 +111,7 @@ print(json.dumps({{name: [repr(v) for v in table.column(name).to_pylist()] for n
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("kind", "n_trials"), [("hyperband", 9), ("smac_mf", 14), ("dehb", 9)])
 def test_identical_in_processes_with_different_hash_seeds(kind: str, n_trials: int) -> None:
     """Without :func:`hpo.optimizers.smac_order.order_independent` the ``smac_mf`` runs differ here."""

@@ -56,6 +56,7 @@ def _spent(ledger: Path) -> float:
     return sum(json.loads(line)["usd"] for line in ledger.read_text().splitlines())
 
 
+@pytest.mark.slow
 def test_parallel_jobs_stop_at_the_cap_and_resume_from_the_cache(tmp_path: Path) -> None:
     allowed = 3  # fewer than either job needs (4), so neither can finish
     with FakeOpenAI(branin_reply) as fake:
@@ -153,6 +154,7 @@ def test_impossible_usage_is_an_endpoint_fault_never_a_credit(
     assert not list((tmp_path / "cache").glob("*/*.json")), "the reply was not cached"
 
 
+@pytest.mark.slow
 def test_negative_usage_fails_each_job_with_one_line_and_lifts_no_cap(tmp_path: Path) -> None:
     """The found case through real jobs: an endpoint reporting prompt_tokens -10000000 used to settle -$6 per call,
     so 4 calls passed a one-call cap. Now each job's first call fails with one line and the ledger holds the two
@@ -218,6 +220,7 @@ def test_a_settle_that_lowers_its_own_reservation_is_accepted(tmp_path: Path) ->
     assert Ledger(ledger, "e", 1.0).spent() == pytest.approx(0.0)
 
 
+@pytest.mark.slow
 def test_a_corrupt_ledger_line_fails_the_jobs_with_one_line_naming_it(tmp_path: Path) -> None:
     """The found case through real jobs: a corrupt line used to fail every capped job with "Invalid control
     character at: line 1 column 56", naming no file."""
@@ -267,6 +270,7 @@ def test_max_cost_without_prices_is_a_planning_error(tmp_path: Path, monkeypatch
     assert validate_study(study)["endpoints"]["free"]["max_cost"] == 5
 
 
+@pytest.mark.slow
 def test_two_capped_names_for_one_endpoint_warn_at_planning(tmp_path: Path) -> None:
     """Each name has its own ledger, so the provider may bill the sum of the caps: real ``snakemake -n`` prints one
     line naming both and the sum; a third name at another model is not in it."""

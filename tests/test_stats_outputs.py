@@ -267,3 +267,53 @@ def test_report_md_headline(study):
     assert "[wilcoxon](stats/wilcoxon.md) ([csv](stats/wilcoxon.csv))" in text
     friedman = pd.read_csv(d / "stats" / "friedman.csv")
     assert all(math.isfinite(p) for p in friedman["p_value"])
+
+
+def test_report_says_in_one_sentence_why_a_figure_is_absent(study):
+    """A study where no method sends images (calls a model) draws no gallery (LLM usage figure): rules/stats.smk;
+    the report says why instead, one sentence each, on the Markdown page and its HTML twin."""
+    from hpo.report.build import NO_GALLERY, NO_LLM_FIGURE
+
+    d = study["dir"]
+    absent = ["llm_usage", "mm_gallery"]
+    text = write_report_md(d / "stats", d / "r.md", figures=[d / "x.png"], html_out=d / "s.html", absent_figures=absent)
+    figures = text.split("## Figures\n", 1)[1]
+    assert figures.lstrip().startswith(f"{NO_LLM_FIGURE}\n\n{NO_GALLERY}")
+    assert all(s.count(". ") == 0 and s.endswith(".") for s in (NO_GALLERY, NO_LLM_FIGURE))  # one sentence each
+    assert NO_GALLERY in (d / "s.html").read_text() and NO_LLM_FIGURE in (d / "s.html").read_text()
+    only = write_report_md(d / "stats", d / "r.md", figures=[d / "x.png"], absent_figures=["mm_gallery"])
+    assert NO_GALLERY in only and NO_LLM_FIGURE not in only
+    assert "a difference between the methods is not established" in text or "the methods differ" in text
+
+
+def test_cd_diagram_label_clears_the_ticks_and_tied_methods_stay_visible():
+    """The "CD" label stands above the rank tick labels and the title; methods with equal average ranks (b, c and
+    d, e) get connectors a few points apart instead of one drawn over the other."""
+    from hpo.stats.plots import cd_diagram
+    from hpo.util.style import pyplot
+
+    avg = pd.Series({"a": 1.5, "b": 2.5, "c": 2.5, "d": 4.0, "e": 4.0, "f": 6.5})
+    sig = pd.DataFrame(
+        [[0.5 if abs(avg[x] - avg[y]) < 2.6 else 0.01 for y in avg.index] for x in avg.index], avg.index, avg.index
+    )
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    artists = cd_diagram(ax, avg, sig, 2.6, 0.05, {m: f"C{i}" for i, m in enumerate(avg.index)}, "a title")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    label = artists["cd"][1].get_window_extent(renderer)
+    ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]
+    assert artists["cd"][1].get_text() == "CD = 2.6" and len(ticks) >= 3
+    assert not any(label.overlaps(t) for t in ticks)
+    assert label.y0 > max(t.y1 for t in ticks)  # above the tick labels, not beside them
+    assert not label.overlaps(ax.title.get_window_extent(renderer))
+    vertical_x = {  # labels read "a (1.50)" on the left, "(4.00) d" on the right
+        next(w for w in lbl.get_text().split() if not w.startswith("(")): ax.transData.transform((e.get_xdata()[1], 0))[
+            0
+        ]
+        for e, lbl in zip(artists["elbows"], artists["labels"])
+    }
+    for x, y in (("b", "c"), ("d", "e")):
+        assert abs(vertical_x[x] - vertical_x[y]) >= 2.0, (x, y, vertical_x)  # pixels apart, each visible
+    assert abs(vertical_x["a"] - ax.transData.transform((1.5, 0))[0]) < 0.01  # untied: at its rank exactly
+    plt.close(fig)

@@ -15,6 +15,8 @@ from hpo.core.trajectory import SCHEMA, read_meta
 
 TEST_CONFIG = str(ROOT / "config" / "test.yaml")
 
+pytestmark = pytest.mark.slow  # real Snakemake studies
+
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:

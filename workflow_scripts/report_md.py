@@ -14,4 +14,5 @@ with job_log(sm.log[0]):
         alpha=sm.params.alpha,
         html_out=sm.output.html,
         cost_benchmarks=sm.params.cost_benchmarks,
+        absent_figures=sm.params.absent_figures,
     )

@@ -31,6 +31,19 @@ def with_normalized_regret(table: pa.Table, meta: dict[str, Any]) -> pa.Table:
     return table.append_column("normalized_regret", pa.array(values, type=pa.float64()))
 
 
+def with_cumulative_llm_cost(table: pa.Table) -> pa.Table:
+    """Add ``cum_llm_cost``: the run's model spend so far (endpoint currency; 0 for classical methods and free models).
+
+    Summed over every evaluation of the run file, so on the cost axis of a multi-fidelity run (which keeps one row per
+    full-fidelity evaluation's worth) a checkpoint still carries every call made before it: regret against dollars.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    spent = pc.cumulative_sum(pc.fill_null(table["llm_cost"], 0.0))
+    return table.append_column("cum_llm_cost", pa.array(spent, type=pa.float64()))
+
+
 def concat_runs(paths: Sequence[str | Path], expected_runs: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
     """Read, check and stack trajectories; corrupt or misplaced files fail with their paths, never silently used.
 
@@ -55,6 +68,7 @@ def concat_runs(paths: Sequence[str | Path], expected_runs: dict[str, dict[str, 
             bad.append(mismatch)
             continue
         table = with_normalized_regret(table, meta)
+        table = with_cumulative_llm_cost(table)  # before the cost axis drops rows: every call is counted
         if is_multi_fidelity_run(table):  # at equal cost: one row per full-fidelity evaluation's worth spent
             table = on_cost_axis(table, int(meta["spec"]["n_trials"]))
         tables.append(table)

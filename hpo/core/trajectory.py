@@ -72,6 +72,8 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("p_top_from", pa.string(), "LLAMBO generative: P(top) from token logprobs, or the share of 1 labels"),
     # llm_tpe with mix: random, per: parameter: hyperparameters whose value came from the model's proposal.
     ("llm_params", pa.int64(), "llm_tpe: hyperparameters taken from the model's proposal (per-parameter mixing)"),
+    # llm_mf / mm_llm_mf*: the model's decision was refused (origin fallback), and Hyperband's next step evaluated.
+    ("fallback_reason", pa.string(), "llm_mf: why the model's decision was not followed (Hyperband's next step was)"),
 ]
 ORIGINS = ("initial_design", "optimizer", "llm", "repaired", "fallback", "tpe", "mixed")
 SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in COLUMNS])

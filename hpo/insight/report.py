@@ -6,7 +6,9 @@ echoing them? Each answer gives its effect (difference of chance-normalized scor
 truth's ranking), its t interval over benchmarks, n (benchmarks, the unit of inference), the p-value (the primary at
 full alpha, the others Holm-adjusted behind the primary's gate) and the direction in words ("below chance"), or
 says plainly why the question cannot be answered in this study, including "untestable" where n is too small for
-any test to reach alpha. The primary contrast (config ``insight.primary_contrast``) comes first.
+any test to reach alpha. Where the test does not decide, the interval's side is the verdict: entirely below 0
+"below chance", entirely above "above chance", containing 0 "not established". The primary contrast (config
+``insight.primary_contrast``) comes first.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 
 from hpo.insight.inference import IMAGES_CONTRAST
 from hpo.stats.comparison import ALPHA
+from hpo.stats.paired import interval_side, interval_words
 
 __all__ = ["direction", "effect_phrase", "insight_content", "insight_verdicts"]
 
@@ -84,16 +87,29 @@ def direction(row: pd.Series | dict[str, Any]) -> str:
     return f"the {a} scores {where} {b.replace('+', ' / ')}"
 
 
-def _answer(row: pd.Series, alpha: float) -> str:
-    """yes / no (with the direction) / untestable at this n / not established (with the point estimate's sign)."""
-    if _true(pd.Series([row["significant"]])).iloc[0]:
-        return f"yes ({direction(row)})" if row["effect"] > 0 else f"no: {direction(row)}"
+def _test_status(row: pd.Series) -> str:
+    """Why the test did not decide: too few benchmarks for any p below alpha, a closed gate, no test, or its p."""
     note = str(row.get("note", ""))
     if "untestable at n" in note:
-        return f"untestable with this many benchmarks ({note.split(';')[0].strip()}); point estimate: {direction(row)}"
+        return f"untestable with this many benchmarks ({note.split(';')[0].strip()})"
     if "gate closed" in note:
-        return f"not tested: the primary contrast is not significant, so this is exploratory; {direction(row)}"
-    return f"not established; point estimate: {direction(row)}"
+        return "not tested: the primary contrast is not significant, so this is exploratory"
+    if pd.isna(row["p_adjusted"]):
+        return "no test"
+    return "the test is not significant"
+
+
+def _answer(row: pd.Series, alpha: float) -> str:
+    """yes / no (with the direction) when the test decides; else the interval's side: "the model scores below
+    chance" when the t interval lies entirely below 0 (above likewise), "not established" when it contains 0, each
+    with why the test did not decide. Why the interval: at n <= 5 no Wilcoxon p reaches alpha, and "not
+    established" alone hid an interval of [-0.50, -0.16] against chance (issue 26)."""
+    if _true(pd.Series([row["significant"]])).iloc[0]:
+        return f"yes ({direction(row)})" if row["effect"] > 0 else f"no: {direction(row)}"
+    where, status = interval_words(row["ci_low"], row["ci_high"]), _test_status(row)
+    if interval_side(row["ci_low"], row["ci_high"]):
+        return f"{direction(row)}: {where}; {status}"
+    return f"not established: {where}; {status}; point estimate: {direction(row)}"
 
 
 def _pick(tests: pd.DataFrame, **where: Any) -> pd.Series | None:

@@ -10,6 +10,7 @@ trajectory columns), so nothing travels through untyped side channels.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,7 +27,9 @@ class RunContext:
 
     ``cache_dir``, ``artifacts_dir`` and ``server_log`` change where things go, never what the result is.
     ``deterministic`` says whether evaluating a configuration twice gives the same loss (a repeat then wastes a
-    trial, so LLM methods guard against re-proposing an evaluated configuration).
+    trial, so LLM methods guard against re-proposing an evaluated configuration). ``fidelity_cost`` (multi-fidelity
+    benchmarks) is the normalized cost of one evaluation at a fidelity, so a kind that chooses budgets can price a
+    choice before making it (``llm_mf``: the model is shown it, and a request over the budget left is refused).
     """
 
     benchmark: str = "?"
@@ -37,6 +40,7 @@ class RunContext:
     cache_dir: Path | None = None
     artifacts_dir: Path | None = None
     server_log: Path | None = None
+    fidelity_cost: Callable[[float], float] | None = field(default=None, compare=False, repr=False)
 
     def fidelity_range(self) -> tuple[float, float]:
         """(min, max) of the benchmark's fidelity, as its ``info["fidelity"]`` states it (multi-fidelity kinds), or

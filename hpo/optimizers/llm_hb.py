@@ -5,7 +5,8 @@ schedule is :class:`~hpo.optimizers.hb_schedule.HyperbandSchedule` (Li et al.'s 
 ``hyperband`` of the study), and only its *new* configurations change hands. Each new configuration is one
 conversation of the ``llm`` kind (:meth:`~hpo.optimizers.llm.LLMOptimizer.converse`: prompt, parse, repair,
 repetition guard, cache, usage columns, rationale), whose prompt shows every configuration evaluated so far with its
-loss at each fidelity it reached (:func:`fidelity_history_text`) and the fidelity the new one starts at.
+loss at each fidelity it reached (:func:`~hpo.llm.fidelity_history.fidelity_history_text`) and the fidelity the new
+one starts at.
 
 **Bounded calls.** A bracket's first rung holds up to 81 new configurations on ``[1, 100]`` (hundreds of cheap
 evaluations a run), so the model proposes only the first ``llm_per_bracket`` new configurations of each bracket
@@ -26,15 +27,17 @@ the run evaluated: every trial of an ``llm_hb`` run is.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hpo.core.space import config_json
+from hpo.llm.fidelity_history import fidelity_history_text
 from hpo.optimizers.base import Proposal, object_schema
 from hpo.optimizers.llm import LLM_PARAMS, LLMOptimizer
 
 if TYPE_CHECKING:
     from ConfigSpace import Configuration
+
+    from hpo.optimizers.hb_schedule import Step
 
 LLM_HB_PARAMS: dict[str, Any] = {
     **{k: v for k, v in LLM_PARAMS.items() if k != "init"},  # Hyperband fills its brackets itself
@@ -106,26 +109,37 @@ class LLMHyperband(LLMOptimizer):
 
     def ask(self) -> Proposal:
         step = self._schedule().next_step()
-        continues = False
-        if step.action == "promote":
-            assert step.key is not None
-            config, origin, extras = self.configs[step.key], "optimizer", {}
-            continues = self.params["promotion"] == "continue"
-        elif self._model_proposes():
+        if step.action == "new" and self._model_proposes():
             values, extras = self._propose()[0]
             self.calls += int(extras["attempts"])
             origin = extras.pop("origin")
-            config = self._configuration(values)
-        else:
-            config, origin, extras = self._configuration(self.fallback_config()), "optimizer", {}
-        self._pending = (config_json(config), step.fidelity)
-        return Proposal(config, origin=origin, extras=extras, fidelity=step.fidelity, continues=continues)
+            return self.evaluate(self._configuration(values), step.fidelity, origin, extras)
+        return self.hyperband(step)
+
+    def hyperband(self, step: Step, origin: str = "optimizer", extras: dict[str, Any] | None = None) -> Proposal:
+        """Hyperband's own ``step``: the promotion it schedules, or a seeded random new configuration."""
+        if step.action == "promote":
+            assert step.key is not None
+            return self.evaluate(self.configs[step.key], step.fidelity, origin, extras or {}, promotion=True)
+        return self.evaluate(self._configuration(self.fallback_config()), step.fidelity, origin, extras or {})
+
+    def evaluate(
+        self, config: Configuration, fidelity: float, origin: str, extras: dict[str, Any], promotion: bool = False
+    ) -> Proposal:
+        """The proposal of ``config`` at ``fidelity`` (remembered for :meth:`tell`); a promotion continues its previous
+        evaluation under ``promotion: continue``."""
+        self._pending = (config_json(config), fidelity)
+        continues = promotion and self.params["promotion"] == "continue"
+        return Proposal(config, origin=origin, extras=extras, fidelity=fidelity, continues=continues)
 
     def _model_proposes(self) -> bool:
         """Whether the model proposes the bracket's next new configuration: one of its first ``llm_per_bracket``,
         and the conversation's worst case (``1 + max_reasks`` requests) still fits in ``max_llm_calls``."""
-        fits = self.calls + 1 + int(self.params["max_reasks"]) <= self.params["max_llm_calls"]
-        return fits and self.schedule.filled() < self.params["llm_per_bracket"]
+        return self.calls_fit() and self.schedule.filled() < self.params["llm_per_bracket"]
+
+    def calls_fit(self) -> bool:
+        """Whether one more conversation fits in ``max_llm_calls`` at its worst case (``1 + max_reasks`` requests)."""
+        return self.calls + 1 + int(self.params["max_reasks"]) <= self.params["max_llm_calls"]
 
     def _configuration(self, values: dict[str, Any]) -> Configuration:
         from ConfigSpace import Configuration
@@ -136,50 +150,17 @@ class LLMHyperband(LLMOptimizer):
         key = config_json(config)
         if self._pending is not None and self._pending[0] != key:
             raise ValueError("llm_hb was told a configuration it did not ask for")
-        fidelity = self._pending[1] if self._pending else self._schedule().next_step().fidelity
+        fidelity = self._pending[1] if self._pending else self.unasked_fidelity(key, cost)
         self._pending = None
         super().tell(config, loss, cost)
         self.configs.setdefault(key, config)
+        self.record(key, fidelity, loss, cost)
+
+    def record(self, key: str, fidelity: float, loss: float, cost: float) -> None:
+        """An evaluation was told (asked or not): the schedule takes it (a kind that keeps more state extends this)."""
         self.schedule.record(key, fidelity, loss)
 
-
-def fidelity_history_text(history: dict[str, dict[float, float]], best_k: int, recent_m: int) -> str:
-    """Every configuration (``config_json`` keys, first-evaluation order) with its loss at each fidelity it reached.
-
-    One row per configuration and one column per fidelity, empty where it was not evaluated, so the model sees how
-    each one's loss changed with fidelity. Beyond ``best_k + recent_m`` configurations: the ``best_k`` best (highest
-    fidelity reached first, then loss) and the ``recent_m`` latest, in order, so the prompt stops growing.
-    """
-    from hpo.llm.prompt import EMPTY_HISTORY, cell
-
-    if not history:
-        return EMPTY_HISTORY
-    keys = list(history)
-    fids = sorted({f for losses in history.values() for f in losses})
-
-    def rank(i: int) -> tuple[float, float]:
-        top = max(history[keys[i]])
-        loss = history[keys[i]][top]
-        return (-top, loss if loss == loss else float("inf"))
-
-    shown = list(range(len(keys)))
-    note = "History (configurations in the order first evaluated; loss at each fidelity, empty = not evaluated):"
-    if len(keys) > best_k + recent_m:
-        best = sorted(range(len(keys) - recent_m), key=rank)[:best_k]
-        shown = sorted(best) + list(range(len(keys) - recent_m, len(keys)))
-        note = (
-            f"History ({len(keys)} configurations; the {best_k} best of the earlier ones, then the {recent_m} latest; "
-            "loss at each fidelity, empty = not evaluated):"
-        )
-    configs = [json.loads(k) for k in keys]
-    names = sorted(configs[0])
-    header = ",".join(["id", *names, *(f"loss@{f:.4g}" for f in fids)])
-    rows = []
-    for i in shown:
-        losses = history[keys[i]]
-        cells = [f"{losses[f]:.6g}" if f in losses else "" for f in fids]
-        rows.append(",".join([str(i + 1), *(cell(configs[i][n]) for n in names), *cells]))
-    top = fids[-1]
-    at_top = [v[top] for v in history.values() if top in v]
-    best_line = f"Best loss at fidelity {top:.4g}: {min(at_top):.6g}."
-    return "\n".join([note, header, *rows, best_line])
+    def unasked_fidelity(self, key: str, cost: float) -> float:
+        """The fidelity of a trial told without being asked (the insight job's replay): the schedule's next step,
+        which is what an ``llm_hb`` run evaluated at every trial."""
+        return self._schedule().next_step().fidelity

@@ -103,14 +103,6 @@ KINDS: dict[str, MethodKind] = {
             packages=("dehb",),
         ),
         MethodKind(
-            "llm_hb",
-            "hpo.optimizers.llm_hb:LLMHyperband",
-            "multi-fidelity: Hyperband (eta 3, SMAC's brackets) decides every budget, a text LLM proposes its new "
-            "configurations (at most max_llm_calls requests a run, then random ones)",
-            packages=LLM_PACKAGES,
-            llm=True,
-        ),
-        MethodKind(
             "llm",
             "hpo.optimizers.llm:LLMOptimizer",
             "a text LLM proposes each configuration",
@@ -143,6 +135,24 @@ KINDS: dict[str, MethodKind] = {
             llm=True,
         ),
         MethodKind(
+            "llm_hb",
+            "hpo.optimizers.llm_hb:LLMHyperband",
+            "multi-fidelity: Hyperband (eta 3, SMAC's brackets) decides every budget, a text LLM proposes its new "
+            "configurations (at most max_llm_calls requests a run, then random ones)",
+            packages=LLM_PACKAGES,
+            llm=True,
+        ),
+        MethodKind(
+            "llm_mf",
+            "hpo.optimizers.llm_mf:LLMMultiFidelity",
+            "multi-fidelity: a text LLM decides each evaluation and its budget (a new configuration at a fidelity "
+            "level, or a promotion), priced against the budget left; Hyperband's next step where it cannot be "
+            "followed and after max_llm_calls requests",
+            packages=LLM_PACKAGES,
+            llm=True,
+            role="text",
+        ),
+        MethodKind(
             "mm_llm",
             "hpo.optimizers.mm_llm:MMLLMOptimizer",
             "a multimodal LLM proposes from the text prompt plus plots of the history",
@@ -155,6 +165,24 @@ KINDS: dict[str, MethodKind] = {
             "mm_llm_blank",
             "hpo.optimizers.mm_llm:MMLLMBlankOptimizer",
             "control of mm_llm: the same prompt with blank images",
+            packages=IMAGE_PACKAGES,
+            llm=True,
+            vision=True,
+            role="blank",
+        ),
+        MethodKind(
+            "mm_llm_mf",
+            "hpo.optimizers.mm_llm_mf:MMLLMMultiFidelity",
+            "multi-fidelity: llm_mf plus the learning curves (loss vs. fidelity per configuration) as an image",
+            packages=IMAGE_PACKAGES,
+            llm=True,
+            vision=True,
+            role="image",
+        ),
+        MethodKind(
+            "mm_llm_mf_blank",
+            "hpo.optimizers.mm_llm_mf:MMLLMMultiFidelityBlank",
+            "control of mm_llm_mf: the same prompt with a blank image",
             packages=IMAGE_PACKAGES,
             llm=True,
             vision=True,

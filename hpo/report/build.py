@@ -67,7 +67,9 @@ def verdicts(friedman: pd.DataFrame, wilcoxon: pd.DataFrame, alpha: float = ALPH
         if row.note:
             text += f"Friedman: not computed ({row.note})."
         else:
-            verdict = "differences are significant" if row.p_value < alpha else "no significant difference"
+            verdict = (
+                "the methods differ" if row.p_value < alpha else "a difference between the methods is not established"
+            )
             text += f"Friedman χ²={row.statistic:.3g}, p={row.p_value:.3g}: {verdict} at α={alpha:g}."
         w = wilcoxon[wilcoxon["budget"] == row.budget] if len(wilcoxon) else wilcoxon
         sig = w[w["significant"].astype(bool)] if len(w) else w
@@ -100,6 +102,19 @@ def cost_note(cost_benchmarks: Sequence[str]) -> str:
     )
 
 
+NO_GALLERY = (
+    "No multimodal gallery: no method of this study sends images to its model (a vision kind such as mm_llm runs "
+    "only with an endpoint marked vision: true), so there are no prompt images to show."
+)
+NO_LLM_FIGURE = (
+    "No LLM usage figure: no method of this study calls a language model, so there are no proposals to show."
+)
+NO_DOLLARS_FIGURE = (
+    "No regret-against-dollars figure: no LLM method of this study has an endpoint with prices (price_prompt_per_1k, "
+    "price_completion_per_1k), so every model call cost nothing and regret against evaluation cost says it all."
+)
+# Why a figure that the workflow draws only where it applies (rules/common.smk, OPTIONAL_FIGURES) is absent.
+ABSENT_FIGURES = {"llm_usage": NO_LLM_FIGURE, "mm_gallery": NO_GALLERY, "regret_vs_llm_cost": NO_DOLLARS_FIGURE}
 NO_STATS = "No statistics could be computed (no finished run); see the notes in the tables under results/stats/."
 LLM_COLUMNS = ["method", "n_trials", "share_llm", "share_repaired", "share_fallback", "prompt_tokens_per_trial"]
 LLM_COLUMNS += ["completion_tokens_per_trial", "attempts_per_trial", "latency_mean_s", "cost_per_run", "cost_total"]
@@ -129,17 +144,21 @@ def write_report_md(
     alpha: float = ALPHA,
     html_out: str | Path | None = None,
     cost_benchmarks: Sequence[str] = (),
+    absent_figures: Sequence[str] = (),
 ) -> str:
     """Write the one-page summary (headline table, verdicts, LLM table, links) atomically and return its text.
 
     With ``html_out``, the same summary (without links) is also written as an HTML page for the Snakemake report.
     ``cost_benchmarks`` are the study's multi-fidelity benchmarks, whose budgets are costs (:func:`cost_note`).
+    ``absent_figures`` are the figures the workflow did not draw because they do not apply to this study (keys of
+    :data:`ABSENT_FIGURES`); the figures section says why for each, in one sentence, instead of showing a placeholder.
     """
     from hpo.util.atomic import atomic_path
 
     stats_dir, out = Path(stats_dir), Path(out)
     content = summary(stats_dir, alpha)
     content["cost_note"] = cost_note(cost_benchmarks)
+    content["figure_notes"] = [ABSENT_FIGURES[f] for f in absent_figures]
     base = out.resolve().parent
 
     def link(path: str | Path) -> str:
@@ -170,8 +189,9 @@ def write_report_md(
             parts.append("\n".join(f"- {v}" for v in insight["verdicts"]) + "\n")
         parts += [INSIGHT_LEGEND + "\n", table(insight["table"])]
     parts.append("".join(f"{n}\n\n" for n in insight["notes"]))
-    if figures:
+    if figures or content["figure_notes"]:
         parts.append("## Figures\n")
+        parts.append("".join(f"{n}\n\n" for n in content["figure_notes"]))
         parts.append("\n\n".join(f"![{Path(f).stem}]({link(f)})" for f in figures) + "\n")
     parts.append("## Tables\n")
     entries = []
@@ -227,6 +247,8 @@ def write_summary_html(content: dict[str, object], out: str | Path) -> None:
             sections.append(("", insight["table"]))
         if insight["notes"]:
             sections.append(("", "".join(f"<p>{html.escape(n)}</p>" for n in insight["notes"])))
+    if content.get("figure_notes"):
+        sections.append(("Figures", "".join(f"<p>{html.escape(n)}</p>" for n in content["figure_notes"])))
     with atomic_path(out) as tmp:
         tmp.write_text(page(TITLE, [], sections))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,27 @@ class _Progress:
             log.info("trial %d/%d, best observed loss %.6g", trial, self.n_trials, best)
 
 
+def fidelity_cost(bench: Benchmark) -> Callable[[float], float] | None:
+    """A multi-fidelity benchmark's normalized cost of one evaluation at a fidelity (None on the others).
+
+    The benchmark's own ``cost_at`` where it has one (a family whose evaluation trains a model must not train one to
+    state a price); otherwise read off an evaluation of the space's default configuration there, with a generator of
+    its own (the run's noise draws are untouched): every family here charges by fidelity alone (mfh: ``0.05 + 0.95
+    (z/100)^2``, learning curves: epochs run / epochs), so this is what the harness will charge any configuration.
+    """
+    if not is_multi_fidelity(bench):
+        return None
+    stated = getattr(bench, "cost_at", None)
+    if callable(stated):
+        return stated
+    default = bench.space.get_default_configuration()
+
+    def cost(fidelity: float) -> float:
+        return float(bench.evaluate_at(default, fidelity, np.random.default_rng(0)).cost)  # type: ignore[attr-defined]
+
+    return cost
+
+
 def make_optimizer(
     spec: RunSpec,
     bench: Benchmark,
@@ -144,6 +166,7 @@ def make_optimizer(
         cache_dir=Path(cache_dir) if cache_dir else None,
         artifacts_dir=Path(artifacts_dir) if artifacts_dir else None,
         server_log=Path(server_log) if server_log else None,
+        fidelity_cost=fidelity_cost(bench),
     )
     entry = get(spec.kind)
 

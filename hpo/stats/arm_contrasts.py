@@ -12,7 +12,9 @@ group's classical reference, at every reporting budget, on normalized regret.
 * **Interval**: Student t (95 % for alpha = 0.05) on the benchmark differences: exact coverage for normal
   differences at every n >= 2, where a percentile bootstrap covers 76 % at n = 3 and 88 % at n = 8.
 * **Test**: two-sided Wilcoxon signed-rank over benchmarks (zero differences dropped). With n non-zero differences
-  no p below 2 / 2**n exists: at n <= 5 (p >= 0.0625) the row says "too few benchmarks" instead of "not established".
+  no p below 2 / 2**n exists: at n <= 5 (p >= 0.0625) the row says "too few benchmarks to test".
+* **Verdict**: significant, else the interval's side: entirely below or above 0 gives the direction ("mm_llm lower
+  regret than llm by the interval"), containing 0 "not established"; each says why the test did not decide.
 * **Inference**: each group's pre-registered primary contrast is tested at full alpha; every other row is a
   secondary, Holm-adjusted over all secondary rows of the table (``p_holm``).
 """
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from hpo.stats.comparison import ALPHA
+from hpo.stats.paired import interval_side, interval_words
 
 COLUMNS = [
     "group",
@@ -110,21 +113,26 @@ def direction(a: str, b: str, effect: float) -> str:
 
 
 def verdict(row: Mapping[str, Any], alpha: float = ALPHA) -> str:
-    """The row's conclusion in words: significant, not established, too few benchmarks, or not tested."""
+    """The row's conclusion in words: significant, else the interval's side (entirely below or above 0: the
+    direction, "by the interval"; containing 0: not established) with why the test did not decide (too few
+    benchmarks, its p), or not tested. Why the interval: at n <= 5 no Wilcoxon p reaches alpha, and "too few
+    benchmarks" alone hid an interval that already excludes 0 (issue 26)."""
     n, p = row["n_benchmarks"], row["p_holm"] if row["family"] == "secondary" else row["p_value"]
     if n == 0 or (math.isnan(p) and not row["direction"]):
         return f"not tested: {row['note']}" if row["note"] else "not tested"
-    observed = f"observed: {row['direction']}" if row["direction"] else ""
-    if not row["min_p"] < alpha:  # NaN (all tied) or unreachable
-        if math.isnan(row["min_p"]):
-            return f"no difference to test: {row['direction']} on all {n} benchmarks"
-        return (
-            f"too few benchmarks to test (n = {n}: a two-sided Wilcoxon cannot go below p = {row['min_p']:.3g} "
-            f"> α = {alpha:g}); {observed}"
-        )
-    if p < alpha:
+    if math.isnan(row["min_p"]):  # every difference is 0
+        return f"no difference to test: {row['direction']} on all {n} benchmarks"
+    if row["min_p"] < alpha and p < alpha:
         return f"{row['direction']} (significant at α = {alpha:g})"
-    return f"not established at n = {n} (p = {p:.3g}); {observed}"
+    if row["min_p"] < alpha:
+        why = f"not significant at n = {n} (p = {p:.3g})"
+    else:
+        why = f"too few benchmarks to test (n = {n}: a two-sided Wilcoxon cannot go below p = {row['min_p']:.3g} "
+        why += f"> α = {alpha:g})"
+    where = interval_words(row["ci_low"], row["ci_high"], 1 - alpha)
+    if interval_side(row["ci_low"], row["ci_high"]):
+        return f"{row['direction']} by the interval: {where}; {why}"
+    return f"not established: {where}; {why}; observed: {row['direction']}"
 
 
 def planned(groups: Mapping[str, Mapping[str, Any]], budgets: Sequence[int]) -> list[dict[str, Any]]:

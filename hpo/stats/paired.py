@@ -41,6 +41,27 @@ def t_interval(d: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
+def interval_side(low: float, high: float) -> int:
+    """-1 when the interval lies entirely below 0, +1 entirely above, 0 when it contains 0 or is missing (n < 2).
+
+    Why a verdict needs it: at small n the Wilcoxon test cannot reach alpha while the t interval already excludes 0;
+    "not established" alone would then hide that, e.g., a model scores below chance (issue 26).
+    """
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return 0
+    return -1 if high < 0 else 1 if low > 0 else 0
+
+
+def interval_words(low: float, high: float, level: float = CI_LEVEL) -> str:
+    """Where the interval lies, in words: "its 95% interval lies entirely below 0", "… contains 0", "no interval"."""
+    side = interval_side(low, high)
+    if side:
+        return f"its {level:.0%} interval lies entirely {'below' if side < 0 else 'above'} 0"
+    if math.isfinite(low) and math.isfinite(high):
+        return f"its {level:.0%} interval contains 0"
+    return "no interval (n < 2)"
+
+
 def min_p(n: int) -> float:
     """The smallest two-sided exact Wilcoxon p-value with ``n`` non-zero differences."""
     return min(1.0, 2.0 / 2**n) if n > 0 else 1.0

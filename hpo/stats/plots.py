@@ -1,9 +1,10 @@
 """Figures of the statistics stage: average rank over trials, critical-difference diagrams, LLM usage.
 
 They read the tables written by :mod:`hpo.stats.tables`, so a figure never shows a number that the tables
-do not. Colours come from :func:`hpo.util.style.method_colors` over the study's method order. When a figure has
-nothing to show (no complete blocks, no LLM method) it becomes a *note figure* that says so: the report then still
-has an entry explaining the gap. Each function returns the titles of its panels (for checks and captions).
+do not. Colours come from :func:`hpo.util.style.method_colors` over the study's method order. A figure that cannot
+apply to a study is not planned at all (the LLM usage figure without an LLM method: ``OPTIONAL_FIGURES`` in
+rules/common.smk, and report.md says why); one whose data turn out empty (no complete blocks, no model-driven trial)
+becomes a *note figure* that says so. Each function returns the titles of its panels (for checks and captions).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -94,8 +96,6 @@ def plot_cd_diagram(
     methods: Sequence[str] | None = None,
 ) -> list[str]:
     """Critical-difference diagram at ``budget``: average ranks, Nemenyi CD bar, bars joining tied groups."""
-    import scikit_posthocs as sp
-
     from hpo.util.style import method_colors
 
     title = f"Critical difference diagram, budget {budget}"
@@ -118,25 +118,110 @@ def plot_cd_diagram(
     colors = method_colors(_method_order(methods, present))
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.35 * len(present)))
-    sp.critical_difference_diagram(
+    heading = (
+        f"{title}: Friedman χ²={row['statistic']:.2f}, p={row['p_value']:.3g}, "
+        f"{int(row['n_blocks'])} blocks ({int(row['n_blocks_dropped'])} dropped)"
+    )
+    cd_diagram(
+        ax,
         rk.set_index("method")["avg_rank"],
         sig,
-        cd=float(row["critical_difference"]),
-        alpha=float(row["alpha"]),
-        ax=ax,
-        color_palette={m: colors[m] for m in present},
-        label_fmt_left="{label} ({rank:.2f})",
-        label_fmt_right="({rank:.2f}) {label}",
-    )
-    ax.set_title(
-        f"{title}: Friedman χ²={row['statistic']:.2f}, p={row['p_value']:.3g}, "
-        f"{int(row['n_blocks'])} blocks ({int(row['n_blocks_dropped'])} dropped)",
-        fontsize=9,
-        pad=28,
+        float(row["critical_difference"]),
+        float(row["alpha"]),
+        {m: colors[m] for m in present},
+        heading,
     )
     save(fig, outputs)
     plt.close(fig)
     return [title]
+
+
+TIE_SPREAD_PT = 3.0  # horizontal distance between the connectors of methods with equal average ranks
+
+
+def cd_diagram(
+    ax: Any,
+    avg_ranks: pd.Series,
+    sig: pd.DataFrame,
+    cd: float,
+    alpha: float,
+    colors: dict[str, str],
+    title: str = "",
+) -> dict[str, Any]:
+    """Draw a critical-difference diagram on ``ax`` (scikit-posthocs) and return its artists, ``"cd"`` included.
+
+    Two changes to scikit-posthocs' drawing, for a readable figure: the CD bar and its label sit above the rank tick
+    labels (scikit-posthocs draws them at a fixed height, on the tick labels), and methods with equal average ranks
+    get their connectors spread a few points apart (drawn on one x, the last one hid the others).
+    """
+    import scikit_posthocs as sp
+
+    artists = sp.critical_difference_diagram(
+        avg_ranks,
+        sig,
+        cd=None,
+        alpha=alpha,
+        ax=ax,
+        color_palette=colors,
+        label_fmt_left="{label} ({rank:.2f})",
+        label_fmt_right="({rank:.2f}) {label}",
+    )
+    lo = float(avg_ranks.min())
+    ax.set_xlim(min(ax.get_xlim()[0], lo - 0.05 * max(cd, 1.0)), max(ax.get_xlim()[1], lo + cd * 1.05))
+    ax.autoscale(False)  # the positions measured below (points per rank, the axis line) must stay where they are
+    _spread_ties(ax, artists)
+    artists["cd"] = _cd_bar(ax, lo, cd)
+    if title:
+        renderer = ax.figure.canvas.get_renderer()
+        above = artists["cd"][1].get_window_extent(renderer).y1 - ax.get_window_extent(renderer).y1
+        ax.set_title(title, fontsize=9, pad=max(8.0, above * 72 / ax.figure.dpi + 8))
+    return artists
+
+
+def _spread_ties(ax: Any, artists: dict[str, list[Any]]) -> None:
+    """Shift the connector (elbow), marker and crossbar ends of methods with equal average ranks apart by
+    :data:`TIE_SPREAD_PT`, ordered so that no connector crosses another's horizontal leg: on the left side the upper
+    leg is leftmost, on the right side the upper leg is rightmost."""
+    px_per_rank = ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0]
+    to_data = TIE_SPREAD_PT / 72 * ax.figure.dpi / px_per_rank
+    members: dict[float, list[tuple[tuple[int, float], int]]] = {}
+    for i, (elbow, label) in enumerate(zip(artists["elbows"], artists["labels"])):
+        left = label.get_horizontalalignment() == "right"
+        y = float(elbow.get_ydata()[0])
+        members.setdefault(round(float(elbow.get_xdata()[1]), 9), []).append(((0, -y) if left else (1, y), i))
+    spread: dict[float, tuple[float, float]] = {}
+    for rank, group in members.items():
+        if len(group) < 2:
+            continue
+        shifts = [(k - (len(group) - 1) / 2) * to_data for k in range(len(group))]
+        for (_, i), dx in zip(sorted(group), shifts):
+            elbow, marker = artists["elbows"][i], artists["markers"][i]
+            x = list(elbow.get_xdata())
+            elbow.set_xdata([x[0], x[1] + dx, x[2] + dx])
+            marker.set_offsets([[rank + dx, 0.0]])
+        spread[rank] = (shifts[0], shifts[-1])
+    for (bar,) in artists["crossbars"]:
+        xs = [round(float(x), 9) for x in bar.get_xdata()]
+        a, b = min(xs), max(xs)
+        bar.set_data([a + spread.get(a, (0.0, 0.0))[0], b + spread.get(b, (0.0, 0.0))[1]], [bar.get_ydata()[0]] * 2)
+
+
+def _cd_bar(ax: Any, start: float, cd: float) -> tuple[Any, Any]:
+    """The CD bar from the best rank and its label, placed a few points above the top of the rank tick labels (which
+    stand above the axis line at y = 0)."""
+    from matplotlib.transforms import ScaledTranslation
+
+    fig = ax.figure
+    fig.canvas.draw()  # tick labels get their text and size at draw time
+    renderer = fig.canvas.get_renderer()
+    tops = [t.get_window_extent(renderer).y1 for t in ax.get_xticklabels() if t.get_text()]
+    axis_y = ax.transData.transform((0, 0))[1]
+    lift = ((max(tops) - axis_y) if tops else 0.0) * 72 / fig.dpi + 5  # points above the axis line
+    up = ax.transData + ScaledTranslation(0, lift / 72, fig.dpi_scale_trans)
+    (bar,) = ax.plot([start, start + cd], [0, 0], color="k", lw=2, transform=up, clip_on=False)
+    label = ax.text(start + cd / 2, 0, f"CD = {cd:.2g}", ha="center", va="bottom", fontsize=9, clip_on=False)
+    label.set_transform(up + ScaledTranslation(0, 2 / 72, fig.dpi_scale_trans))
+    return bar, label
 
 
 def plot_llm_usage(

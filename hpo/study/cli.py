@@ -68,7 +68,9 @@ def estimate_table(configfile: str, llm_slots: int = 4, cores: int = 2) -> str:
     notes = (
         f"Assumptions: prompt tokens = the methods' real prompts / {CHARS_PER_TOKEN} characters per token; calls and "
         "completion tokens per call from the kinds' profiles measured with the embedded model (hpo.study.estimate); "
-        f"hours at {llm_slots} llm_slots (remote) or {cores} cores (embedded); * = latency not measured by a "
-        "preflight (python -m hpo check-endpoint), the embedded profile's is used. Finished jobs count zero."
+        "model hours = calls x seconds per call (hpo.study.latency: measured in this study's results, else by a "
+        f"preflight, python -m hpo check-endpoint); hours = model hours shared by {llm_slots} llm_slots (remote) or "
+        f"{cores} cores (embedded); * = latency not measured, the embedded model's measured latency is used. Finished "
+        "jobs count zero; python -m hpo plan adds the classical jobs and the whole study's wall time."
     )
     return f"{table(rows)}\n\n{notes}"

@@ -14,10 +14,12 @@ How each figure is made, and what it rests on:
 * **Calls** per trial after the initial design, **completion tokens** per call and the insight job's calls per
   statement come from :data:`PROFILES`, measured per kind with the embedded model (docs/notes/issue17-endpoints.md);
   a stronger model re-asks less, so calls err high. Completion tokens are capped at the endpoint's ``max_tokens``.
-* **Dollars** are the endpoint's prices; **hours** are calls x the preflight's measured latency
-  (``<results>/endpoints/<name>.json``; else the profile's embedded latency, marked ``*``), divided by the jobs that
-  run at once (``llm_slots`` for remote endpoints, ``cores`` for the embedded one) and, within a job, by the
-  endpoint's ``concurrency`` where a kind's calls overlap (LLAMBO's ensemble).
+* **Calls** per run and insight job come from :mod:`hpo.study.model_calls`, the counts the planning warning names.
+* **Dollars** are the endpoint's prices; **model hours** are calls x the seconds per call of
+  :func:`hpo.study.latency.call_latency` (measured in this study's results, else the preflight's, else the embedded
+  model's measured latency, marked ``*``): the planning warning's hours. **Hours** divide them by the jobs that run
+  at once (``llm_slots`` for remote endpoints, ``cores`` for the embedded one) and, within a job, by the endpoint's
+  ``concurrency`` where a kind's calls overlap (LLAMBO's ensemble).
 * **Finished jobs** (a run's Parquet file or an insight file whose fingerprint matches the study) cost nothing: their
   replies are cached and a rerun does not call the model.
 """
@@ -28,6 +30,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hpo.study.model_calls import INSIGHT_CALLS_PER_STATEMENT
 
 CHARS_PER_TOKEN = 2.4  # SmolLM2's tokenizer on the prompts: 2.68 (nb201-cifar10), 2.1 (mlp-car); insight 2.8-3.1
 IMAGE_TOKENS = 85  # OpenAI's cost of one image at detail "low" (the multimodal kinds send 3 per call)
@@ -43,27 +47,30 @@ class Profile:
     prompt_scale: float  # prompt tokens per call / the llm kind's prompt tokens at the same trial
     completion_per_call: float
     overlap: int = 1  # calls of one trial that can be in flight at once
-    latency: float = 8.0  # seconds per call with the embedded model on one core
+    images_per_call: int = IMAGES_PER_CALL  # multimodal kinds only
 
 
 # Measured: docs/notes/issue17-endpoints.md ("Profiles"), nb201-cifar10, 8 trials, n_init 3, SmolLM2-135M.
 PROFILES: dict[str, Profile] = {
-    "llm": Profile(prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
+    "llm": Profile(prompt_scale=1.0, completion_per_call=83.0),
     # mm_llm*: the llm prompt plus three images (IMAGE_TOKENS each); not measurable with the text-only SmolLM2
-    "mm_llm": Profile(prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
-    "mm_llm_blank": Profile(prompt_scale=1.0, completion_per_call=83.0, latency=25.6),
+    "mm_llm": Profile(prompt_scale=1.0, completion_per_call=83.0),
+    "mm_llm_blank": Profile(prompt_scale=1.0, completion_per_call=83.0),
     # llm_tpe: calls per trial from the kind's calls_per_trial (sllmbo: q^2 + (1 - q) q d), the llm prompt's size
-    "llm_tpe": Profile(prompt_scale=1.0, completion_per_call=74.0, latency=26.6),
+    "llm_tpe": Profile(prompt_scale=1.0, completion_per_call=74.0),
     # llambo_lite (defaults n_candidates 3, n_templates 2): 3 sampler + 2 surrogate calls a trial, up to 3 at once
-    "llambo_lite": Profile(prompt_scale=1.06, completion_per_call=67.0, overlap=3, latency=20.0),
+    "llambo_lite": Profile(prompt_scale=1.06, completion_per_call=67.0, overlap=3),
     # llambo as published: 10 sampler + 200 surrogate calls a trial (mlp-credit_g, perf/llambo_costs.py: 167,260 +
     # 2,483 tokens in 210 calls, ~1,500 s): short surrogate replies, prompts ~0.8 x llm's, many calls in flight
-    "llambo": Profile(prompt_scale=0.8, completion_per_call=12.0, overlap=10, latency=7.1),
+    "llambo": Profile(prompt_scale=0.8, completion_per_call=12.0, overlap=10),
     # llm_hb: the llm prompt plus a loss column per fidelity; calls capped per run (LLMHyperband.calls_per_run)
-    "llm_hb": Profile(prompt_scale=1.2, completion_per_call=83.0, latency=25.6),
+    "llm_hb": Profile(prompt_scale=1.2, completion_per_call=83.0),
+    # llm_mf: llm_hb's prompt plus the level/cost table and the budget left; a decision is about as long as a
+    # proposal; calls capped per run (calls_per_run). mm_llm_mf*: the same plus one learning-curve image
+    "llm_mf": Profile(prompt_scale=1.4, completion_per_call=90.0),
+    "mm_llm_mf": Profile(prompt_scale=1.4, completion_per_call=90.0, images_per_call=1),
+    "mm_llm_mf_blank": Profile(prompt_scale=1.4, completion_per_call=90.0, images_per_call=1),
 }
-# The insight job: one call per statement (the prior and one per budget, two for image kinds), re-asks included.
-INSIGHT_CALLS_PER_STATEMENT = 1.0
 INSIGHT = Profile(prompt_scale=1.0, completion_per_call=110.0)
 
 
@@ -79,7 +86,8 @@ class Row:
     prompt_tokens: float = 0.0
     completion_tokens: float = 0.0
     usd: float | None = 0.0  # None: a remote endpoint without prices (its cost is unknown, not zero)
-    hours: float = 0.0
+    model_hours: float = 0.0  # calls x seconds per call: one model thread's time (the planning warning's hours)
+    hours: float = 0.0  # model_hours shared out over the jobs and requests that run at once
     latency_measured: bool = True
 
 
@@ -127,7 +135,7 @@ def prompt_chars(bench: Any, spec: Any, budgets: list[int]) -> tuple[list[int], 
     return trials, {b: size(b) + request for b in [0, *budgets]}
 
 
-def _done(path: Path, fingerprint: str) -> bool:
+def finished(path: Path, fingerprint: str) -> bool:
     """Whether a finished output of this exact run exists (its replies are then all cached)."""
     if not path.exists():
         return False
@@ -143,10 +151,12 @@ def _done(path: Path, fingerprint: str) -> bool:
 
 def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[Row]:
     """The preview of a validated study (:func:`hpo.study.config.validate_study`), one row per LLM method."""
-    from hpo import benchmarks, optimizers
+    from hpo import benchmarks
     from hpo.llm.endpoint import EndpointConfig
     from hpo.optimizers import LLM_KINDS, VISION_KINDS
     from hpo.run.provenance import build_spec
+    from hpo.study.latency import call_latency
+    from hpo.study.model_calls import insight_calls, model_hours, run_calls
 
     results = Path(study["results"])
     rows = []
@@ -159,12 +169,9 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
         params = entry["params"]
         ep = EndpointConfig.from_dict(params["endpoint"], params["endpoint_config"])
         profile = PROFILES[kind]
-        # calls per trial at the method's own parameters (the kind's classmethod, also behind the planning warning)
-        per_trial = optimizers.get_class(kind).calls_per_trial(params)
-        # a kind whose requests a run are capped (llm_hb's max_llm_calls) is counted at its cap: on multi-fidelity
-        # benchmarks its cheap evaluations outnumber n_trials, so the cap, not the trials, is the bound
-        per_run = getattr(optimizers.get_class(kind), "calls_per_run", None)
-        latency, measured = _latency(results, ep.name, profile)
+        # a run's and an insight job's calls: the counts the planning warning names (hpo.study.model_calls)
+        per_run, per_insight = run_calls(study, method), insight_calls(study, method)
+        measured = call_latency(study, method).measured and call_latency(study, method, insight=True).measured
         row = Row(method, ep.name, latency_measured=measured)
         parallel = max(1, cores if ep.embedded else llm_slots) * min(ep.concurrency, profile.overlap)
         for benchmark, bench in benches.items():
@@ -185,20 +192,20 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
                     trials, insight = prompt_chars(bench, spec, study["budgets"])
                     sizes[window] = trials, insight, sum(trials)
                 trials, insight, trial_chars = sizes[window]
-                images = IMAGE_TOKENS * IMAGES_PER_CALL if kind in VISION_KINDS else 0
+                images = IMAGE_TOKENS * profile.images_per_call if kind in VISION_KINDS else 0
                 calls, prompt = 0.0, 0.0
                 run_file = results / "runs" / benchmark / method / f"{seed}.parquet"
-                if not _done(run_file, spec.fingerprint):
+                if not finished(run_file, spec.fingerprint):
                     row.run_jobs += 1
-                    scale = per_trial if per_run is None or not trials else per_run(params) / len(trials)
-                    calls += scale * len(trials)
+                    scale = per_run / len(trials) if trials else 0.0
+                    calls += per_run
                     prompt += scale * (trial_chars / CHARS_PER_TOKEN * profile.prompt_scale + images * len(trials))
                     row.completion_tokens += scale * len(trials) * min(profile.completion_per_call, ep.max_tokens)
-                if not _done(run_file.with_name(f"{seed}_insight.json"), spec.fingerprint):
+                if not finished(run_file.with_name(f"{seed}_insight.json"), spec.fingerprint):
                     row.insight_jobs += 1
                     # image kinds are asked each budget twice about one history: with images and without them
                     twice = [c for b, c in insight.items() if b] if kind in VISION_KINDS else []
-                    n = INSIGHT_CALLS_PER_STATEMENT * (len(insight) + len(twice))
+                    n = per_insight
                     calls += n
                     prompt += INSIGHT_CALLS_PER_STATEMENT * (
                         sum(c / CHARS_PER_TOKEN + images for c in insight.values()) + sum(twice) / CHARS_PER_TOKEN
@@ -208,30 +215,24 @@ def estimate(study: dict[str, Any], llm_slots: int = 4, cores: int = 2) -> list[
                 row.prompt_tokens += prompt
         priced = ep.embedded or ep.price_prompt_per_1k > 0 or ep.price_completion_per_1k > 0
         row.usd = ep.cost(row.prompt_tokens, row.completion_tokens) if priced else None
-        row.hours = row.calls * latency / parallel / 3600
+        row.model_hours = model_hours(study, method, row.run_jobs, row.insight_jobs)
+        row.hours = row.model_hours / parallel
         rows.append(row)
     return rows
 
 
-def _latency(results: Path, name: str, profile: Profile) -> tuple[float, bool]:
-    """The preflight's measured seconds per call, or the profile's embedded latency (not measured here)."""
-    path = results / "endpoints" / f"{name}.json"
-    if path.exists():
-        latency = json.loads(path.read_text()).get("latency_s")
-        if latency:
-            return float(latency), True
-    return profile.latency, False
-
-
 def table(rows: list[Row]) -> str:
     """The preview as a Markdown table with a total line."""
-    head = "| method | endpoint | run jobs | insight jobs | calls | prompt tokens | completion tokens | USD | hours |"
-    lines = [head, "|" + "---|" * 9]
+    head = (
+        "| method | endpoint | run jobs | insight jobs | calls | prompt tokens | completion tokens | USD "
+        "| model hours | hours |"
+    )
+    lines = [head, "|" + "---|" * 10]
     for r in [*rows, _total(rows)]:
         mark = "" if r.latency_measured else "*"
         lines.append(
             f"| {r.method} | {r.endpoint} | {r.run_jobs} | {r.insight_jobs} | {r.calls:,.0f} | {r.prompt_tokens:,.0f} "
-            f"| {r.completion_tokens:,.0f} | {_usd(r.usd)} | {r.hours:,.2f}{mark} |"
+            f"| {r.completion_tokens:,.0f} | {_usd(r.usd)} | {r.model_hours:,.2f}{mark} | {r.hours:,.2f}{mark} |"
         )
     return "\n".join(lines)
 
@@ -244,7 +245,7 @@ def _usd(usd: float | None) -> str:
 def _total(rows: list[Row]) -> Row:
     total = Row("total", "", latency_measured=all(r.latency_measured for r in rows))
     for r in rows:
-        for key in ("run_jobs", "insight_jobs", "calls", "prompt_tokens", "completion_tokens", "hours"):
+        for key in ("run_jobs", "insight_jobs", "calls", "prompt_tokens", "completion_tokens", "model_hours", "hours"):
             setattr(total, key, getattr(total, key) + getattr(r, key))
     known = [r.usd for r in rows if r.usd is not None]
     total.usd = sum(known) if len(known) == len(rows) else None  # one unknown part makes the total unknown

@@ -33,6 +33,8 @@ SAMPLING_FIELDS = ("identity", "model", "temperature", "max_tokens", "structured
 # Method parameters that arms may differ in: what an ablation varies, or settings that shape no reply.
 VARIED_PARAMS = frozenset({"endpoint", "endpoint_config", "cache", "images"})
 ROLE_RANK = {"image": 0, "blank": 1, "text": 2}
+# The kinds the default group is derived from (text, image, blank arm of "do images help?").
+DEFAULT_KINDS = frozenset({"llm", "mm_llm", "mm_llm_blank"})
 
 
 def _role(cfg: dict[str, Any], method: str) -> str | None:
@@ -47,10 +49,14 @@ def arm_order(cfg: dict[str, Any], arms: list[str]) -> list[str]:
 
 
 def _default(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The derived group (empty without both a text and an image arm); see the module docstring."""
+    """The derived group (empty without both a text and an image arm); see the module docstring.
+
+    Only the single-fidelity kinds (``DEFAULT_KINDS``) are derived: ``llm_mf`` and its image arms share the roles
+    but answer another question against another reference (``hyperband``), so a study declares that group itself.
+    """
     by_role: dict[str, list[str]] = {}
     for name in cfg["methods"]:
-        role = _role(cfg, name)
+        role = _role(cfg, name) if cfg["methods"][name]["kind"] in DEFAULT_KINDS else None
         if role:
             by_role.setdefault(role, []).append(name)
     if not (by_role.get("text") and by_role.get("image")):
